@@ -1,0 +1,1 @@
+"""What hallsync's data *is*: events, REST types, tables and migrations."""

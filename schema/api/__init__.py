@@ -1,0 +1,1 @@
+"""REST request and response types (msgspec), one module per domain."""

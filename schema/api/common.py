@@ -1,0 +1,47 @@
+"""Types shared by every REST endpoint: pages of results and problem details."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, TypeVar
+
+import msgspec
+
+T = TypeVar("T")
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+"""A human-readable name or title."""
+Text = Annotated[str, msgspec.Meta(max_length=2000)]
+"""Free text: a description, a comment, a remedy."""
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+"""A machine code: SKU, window code, outcome code."""
+
+
+class Page(msgspec.Struct, Generic[T], kw_only=True):
+    """One page of a list. Ask for the next with ``offset=next_offset`` until it is null."""
+
+    items: list[T]
+    total: int
+    """How many items match the filters, over all pages."""
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class FieldError(msgspec.Struct, kw_only=True):
+    field: str | None
+    """Dotted path of the offending field (``body.category``, ``query.limit``)."""
+    message: str
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """RFC 9457 problem details, with hallsync's stable ``code`` and ``retryable``."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    retryable: bool = False
+    instance: str | None = None
+    errors: list[FieldError] = msgspec.field(default_factory=list)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)

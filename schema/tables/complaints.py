@@ -1,0 +1,3 @@
+"""Projection tables of the complaints domain."""
+
+from __future__ import annotations

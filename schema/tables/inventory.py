@@ -1,0 +1,3 @@
+"""Projection tables of the inventory domain."""
+
+from __future__ import annotations

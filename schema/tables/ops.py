@@ -1,0 +1,3 @@
+"""Projection tables of the ops domain."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Projection tables of the queue domain."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Projection tables of the shifts domain."""
+
+from __future__ import annotations

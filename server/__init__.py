@@ -1,0 +1,1 @@
+"""What runs: domain logic, the store node, central, settings and the CLI."""

@@ -1,0 +1,1 @@
+"""Domain logic shared by the store node and central: commands → events → projections."""

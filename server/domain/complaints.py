@@ -1,0 +1,3 @@
+"""The complaints domain: commands, projectors and reads."""
+
+from __future__ import annotations

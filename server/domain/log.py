@@ -1,0 +1,78 @@
+"""The store node's append-only event log: ids, gapless ``seq`` and HLC on append."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from uuid_utils.compat import uuid7
+
+from schema.events import Event, encode, tag_of
+from schema.tables.core import events
+from sync.clock import HybridClock
+
+E = TypeVar("E", bound=Event)
+
+
+class EventLog:
+    """Assigns the envelope of new events and inserts them; one instance per store node.
+
+    Only the node's single writer appends, so ``next_seq`` kept in memory is the truth; the
+    writer snapshots it before each command and puts it back if the command is rolled back,
+    which keeps the sequence gapless.
+    """
+
+    def __init__(self, store_id: str, next_seq: int, clock: HybridClock) -> None:
+        self.store_id = store_id
+        self.next_seq = next_seq
+        self.clock = clock
+
+    @classmethod
+    def load(cls, conn: Connection, store_id: str) -> EventLog:
+        """Resume from what is on disk: the next seq and the highest HLC issued."""
+        row = conn.execute(
+            sa.select(sa.func.max(events.c.seq), sa.func.max(events.c.hlc)).where(
+                events.c.store_id == store_id
+            )
+        ).one()
+        return cls(store_id, (row[0] or 0) + 1, HybridClock(row[1] or 0))
+
+    def append(
+        self,
+        conn: Connection,
+        event_type: type[E],
+        payload: dict[str, Any],
+        *,
+        actor: str,
+        device: str,
+        now: datetime,
+    ) -> E:
+        """Build the event with a fresh id, the next seq and an HLC, and insert it."""
+        event = event_type(
+            id=uuid7(),
+            store_id=self.store_id,
+            seq=self.next_seq,
+            hlc=self.clock.now(int(now.timestamp() * 1000)),
+            at=now,
+            actor=actor,
+            device=device,
+            **payload,
+        )
+        conn.execute(
+            events.insert().values(
+                store_id=event.store_id,
+                seq=event.seq,
+                id=event.id,
+                type=tag_of(event),
+                hlc=event.hlc,
+                at=event.at,
+                actor=event.actor,
+                device=event.device,
+                v=event.v,
+                body=encode(event),
+            )
+        )
+        self.next_seq += 1
+        return event

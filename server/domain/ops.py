@@ -1,0 +1,3 @@
+"""The ops domain: commands, projectors and reads."""
+
+from __future__ import annotations

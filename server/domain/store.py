@@ -1,0 +1,249 @@
+"""The store itself: settings and staff roster (commands, projectors, reads)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from uuid_utils.compat import uuid7
+
+from schema.api.store import StaffOut, StaffUpdate, StoreSettingsIn
+from schema.events.store import (
+    Role,
+    StaffAdded,
+    StaffDeactivated,
+    StaffRoleChanged,
+    StoreConfigured,
+)
+from schema.tables.core import credentials, staff, store_info
+from server.domain.context import Ctx
+from server.domain.projection import projects
+from server.errors import Conflict, NotFound, ValidationFailed
+
+# ---------------------------------------------------------------- projectors
+
+
+def upsert(conn: Connection, table: sa.Table, values: dict[str, Any], keys: list[str]) -> None:
+    """Insert a row or update it in place, on SQLite and PostgreSQL alike."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(table).values(**values)
+    else:
+        stmt = sqlite_insert(table).values(**values)
+    update = {k: stmt.excluded[k] for k in values if k not in keys}
+    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update))
+
+
+@projects(StoreConfigured)
+def _configured(conn: Connection, e: StoreConfigured) -> None:
+    upsert(
+        conn,
+        store_info,
+        {
+            "store_id": e.store_id,
+            "name": e.name,
+            "region": e.region,
+            "tz": e.tz,
+            "open_time": e.open_time,
+            "close_time": e.close_time,
+            "first_response_sla_hours": e.first_response_sla_hours,
+            "resolution_sla_hours": e.resolution_sla_hours,
+            "updated_at": e.at,
+        },
+        ["store_id"],
+    )
+
+
+@projects(StaffAdded)
+def _staff_added(conn: Connection, e: StaffAdded) -> None:
+    conn.execute(
+        staff.insert().values(
+            store_id=e.store_id,
+            user_id=e.user_id,
+            username=e.username,
+            display_name=e.display_name,
+            role=e.role,
+            active=True,
+            created_at=e.at,
+        )
+    )
+
+
+@projects(StaffRoleChanged)
+def _role_changed(conn: Connection, e: StaffRoleChanged) -> None:
+    conn.execute(
+        staff.update()
+        .where(staff.c.store_id == e.store_id, staff.c.user_id == e.user_id)
+        .values(role=e.role)
+    )
+
+
+@projects(StaffDeactivated)
+def _deactivated(conn: Connection, e: StaffDeactivated) -> None:
+    conn.execute(
+        staff.update()
+        .where(staff.c.store_id == e.store_id, staff.c.user_id == e.user_id)
+        .values(active=False)
+    )
+
+
+# ---------------------------------------------------------------- commands
+
+
+def check_tz(tz: str) -> str:
+    """Refuse a time zone name the system does not know."""
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationFailed(f"unknown time zone {tz!r}", field="tz") from exc
+    return tz
+
+
+def _check_hours(open_time: time, close_time: time) -> None:
+    if open_time >= close_time:
+        raise ValidationFailed("the hall must open before it closes", field="close_time")
+
+
+def configure_store(
+    ctx: Ctx,
+    *,
+    name: str,
+    region: str,
+    tz: str,
+    open_time: time = time(8, 0),
+    close_time: time = time(20, 0),
+    first_response_sla_hours: int = 24,
+    resolution_sla_hours: int = 48,
+) -> StoreConfigured:
+    """Set the store's identity and settings (used by ``store init``)."""
+    check_tz(tz)
+    _check_hours(open_time, close_time)
+    return ctx.emit(
+        StoreConfigured,
+        name=name,
+        region=region,
+        tz=tz,
+        open_time=open_time,
+        close_time=close_time,
+        first_response_sla_hours=first_response_sla_hours,
+        resolution_sla_hours=resolution_sla_hours,
+    )
+
+
+def update_settings(ctx: Ctx, cmd: StoreSettingsIn) -> StoreConfigured:
+    """Change some of the store's settings; the rest keep their value."""
+    cur = ctx.store
+    open_time = cmd.open_time or cur.open_time
+    close_time = cmd.close_time or cur.close_time
+    _check_hours(open_time, close_time)
+    return ctx.emit(
+        StoreConfigured,
+        name=cmd.name or cur.name,
+        region=cur.region,
+        tz=cur.tz,
+        open_time=open_time,
+        close_time=close_time,
+        first_response_sla_hours=cmd.first_response_sla_hours or cur.first_response_sla_hours,
+        resolution_sla_hours=cmd.resolution_sla_hours or cur.resolution_sla_hours,
+    )
+
+
+def add_staff(
+    ctx: Ctx, *, username: str, display_name: str, role: Role, password_hash: str
+) -> StaffOut:
+    """Add a staff member with a login. The password arrives already hashed."""
+    exists = ctx.conn.execute(
+        sa.select(staff.c.user_id).where(
+            staff.c.store_id == ctx.store_id, staff.c.username == username
+        )
+    ).first()
+    if exists is not None:
+        raise Conflict(f"user name {username!r} is taken", field="username")
+    event = ctx.emit(
+        StaffAdded, user_id=uuid7(), username=username, display_name=display_name, role=role
+    )
+    set_password(ctx.conn, username, password_hash, ctx.now)
+    return get_staff(ctx.conn, ctx.store_id, event.user_id)
+
+
+def set_password(conn: Connection, username: str, password_hash: str, now: datetime) -> None:
+    """Store a login's password hash (node-local, never an event)."""
+    upsert(
+        conn,
+        credentials,
+        {"username": username, "password_hash": password_hash, "updated_at": now},
+        ["username"],
+    )
+
+
+def update_staff(ctx: Ctx, user_id: UUID, cmd: StaffUpdate) -> StaffOut:
+    """Change a staff member's role, or deactivate them."""
+    current = get_staff(ctx.conn, ctx.store_id, user_id)
+    if not current.active:
+        raise Conflict(f"staff member {current.username} is no longer active")
+    if cmd.role is not None and cmd.role != current.role:
+        ctx.emit(StaffRoleChanged, user_id=user_id, role=cmd.role)
+    if cmd.active is False:
+        if current.username == ctx.actor:
+            raise Conflict("a manager cannot deactivate their own account")
+        ctx.emit(StaffDeactivated, user_id=user_id)
+    elif cmd.active is True and not current.active:
+        raise Conflict("deactivation cannot be undone; add the person again")
+    return get_staff(ctx.conn, ctx.store_id, user_id)
+
+
+# ---------------------------------------------------------------- reads
+
+
+def _staff_out(row: Any) -> StaffOut:
+    return StaffOut(
+        user_id=row.user_id,
+        username=row.username,
+        display_name=row.display_name,
+        role=row.role,
+        active=row.active,
+        created_at=row.created_at,
+    )
+
+
+def get_staff(conn: Connection, store_id: str, user_id: UUID) -> StaffOut:
+    row = conn.execute(
+        sa.select(staff).where(staff.c.store_id == store_id, staff.c.user_id == user_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no staff member {user_id}")
+    return _staff_out(row)
+
+
+def find_login(conn: Connection, store_id: str, username: str) -> tuple[StaffOut, str] | None:
+    """The active staff member with this user name and their password hash, if any."""
+    row = conn.execute(
+        sa.select(staff, credentials.c.password_hash)
+        .join(credentials, credentials.c.username == staff.c.username)
+        .where(staff.c.store_id == store_id, staff.c.username == username, staff.c.active)
+    ).first()
+    if row is None:
+        return None
+    return _staff_out(row), row.password_hash
+
+
+def list_staff(
+    conn: Connection, store_id: str, *, role: str | None, active: bool | None
+) -> sa.Select[Any]:
+    """The roster query, filtered; the API layer pages it."""
+    q = sa.select(staff).where(staff.c.store_id == store_id)
+    if role is not None:
+        q = q.where(staff.c.role == role)
+    if active is not None:
+        q = q.where(staff.c.active == active)
+    return q.order_by(staff.c.username)
+
+
+def staff_row_out(row: Any) -> StaffOut:
+    return _staff_out(row)

@@ -1,0 +1,79 @@
+"""hallsync's error tree. Every error has a stable ``code``, an HTTP status and ``retryable``.
+
+    HallsyncError
+    ├── BadRequest            400  bad_request        the request is malformed
+    │   └── ValidationFailed  422  validation_failed  a field fails a business rule
+    ├── Unauthorized          401  unauthorized       no or bad credentials
+    ├── Forbidden             403  forbidden          the role may not do this
+    ├── NotFound              404  not_found          no such entity in this store
+    ├── Conflict              409  conflict           illegal state transition or duplicate
+    │   ├── IllegalTransition 409  illegal_transition e.g. closing an unresolved complaint
+    │   ├── SerialUnavailable 409  serial_unavailable a serial not in stock, sold twice
+    │   └── IdempotencyMismatch 422 idempotency_key_reused  same key, different request
+    └── StorageError          503  storage_unavailable the database failed; retry
+
+Domain code raises these; the REST layer turns them into RFC 9457 problem details in one place
+(``server.store.problems``). Driver exceptions are translated at the boundary, never leaked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class HallsyncError(Exception):
+    """Base of every error hallsync reports to a caller."""
+
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+    retryable: ClassVar[bool] = False
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class BadRequest(HallsyncError):
+    code, status, title = "bad_request", 400, "Bad request"
+
+
+class ValidationFailed(BadRequest):
+    code, status, title = "validation_failed", 422, "Validation failed"
+
+    def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
+        errors = [{"field": field, "message": detail}] if field else []
+        super().__init__(detail, errors=errors, **extra)
+
+
+class Unauthorized(HallsyncError):
+    code, status, title = "unauthorized", 401, "Not authenticated"
+
+
+class Forbidden(HallsyncError):
+    code, status, title = "forbidden", 403, "Not allowed for this role"
+
+
+class NotFound(HallsyncError):
+    code, status, title = "not_found", 404, "Not found"
+
+
+class Conflict(HallsyncError):
+    code, status, title = "conflict", 409, "Conflict"
+
+
+class IllegalTransition(Conflict):
+    code, title = "illegal_transition", "Illegal state transition"
+
+
+class SerialUnavailable(Conflict):
+    code, title = "serial_unavailable", "Serial number not available"
+
+
+class IdempotencyMismatch(Conflict):
+    code, status, title = "idempotency_key_reused", 422, "Idempotency key reused"
+
+
+class StorageError(HallsyncError):
+    code, status, retryable, title = "storage_unavailable", 503, True, "Storage unavailable"

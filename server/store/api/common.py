@@ -1,0 +1,98 @@
+"""What every route module uses: the write path, the read path, paging and the node state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from litestar import Request, Response
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from sqlalchemy import Connection
+
+from server.domain.context import Ctx
+from server.domain.paging import MAX_LIMIT
+from server.errors import BadRequest
+from server.store.auth import Roster, StaffUser
+from server.store.db import Reader
+from server.store.writer import Idempotency, Writer
+
+T = TypeVar("T")
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+DEVICE_HEADER = "X-Device-Id"
+
+AnyRequest = Request[StaffUser, Any, State]
+
+
+@dataclass
+class Node:
+    """Everything a request handler needs from the running store node."""
+
+    store_id: str
+    writer: Writer
+    reader: Reader
+    roster: Roster
+
+
+def node(request: Request[Any, Any, State]) -> Node:
+    n: Node = request.app.state.node
+    return n
+
+
+@dataclass(frozen=True)
+class Paging:
+    limit: int
+    offset: int
+
+
+PagingDep = NamedDependency[Paging]
+"""Declare a handler argument ``paging: PagingDep`` to get ``?limit=&offset=``."""
+
+
+def provide_paging(
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")] = 50,
+    offset: Annotated[int, QueryParameter(ge=0, description="rows to skip")] = 0,
+) -> Paging:
+    """``?limit=&offset=`` on every list endpoint."""
+    return Paging(limit=limit, offset=offset)
+
+
+async def submit(
+    request: AnyRequest,
+    command: Callable[[Ctx], T],
+    *,
+    status_code: int = 201,
+) -> Response[T]:
+    """Run a write command through the node's writer and answer with its result.
+
+    With an ``Idempotency-Key`` header, a retry of the same request (same user, method, path
+    and body) gets the first answer again, marked ``Idempotent-Replayed: true``, and records
+    nothing new; the same key on a different request is refused with 422.
+    """
+    user = request.user
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    idem = None
+    if key is not None:
+        if not 1 <= len(key) <= 255:
+            raise BadRequest("Idempotency-Key must be 1 to 255 characters", field="header")
+        body = await request.body()
+        idem = Idempotency.of(key, user.username, request.method, request.url.path, body)
+    device = request.headers.get(DEVICE_HEADER, "tablet")[:64]
+    outcome = await node(request).writer.submit(
+        command, actor=user.username, device=device, status_code=status_code, idempotency=idem
+    )
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return Response(
+        content=outcome.body,  # type: ignore[arg-type]  # pre-encoded JSON of T
+        status_code=outcome.status_code,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+async def read(request: Request[Any, Any, State], fn: Callable[[Connection], T]) -> T:
+    """Run a read-only query function on a pooled connection, off the event loop."""
+    return await node(request).reader.run(fn)

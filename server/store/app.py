@@ -1,0 +1,95 @@
+"""The store node's Litestar application: routes, auth, errors, OpenAPI, health, metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from server.problems import EXCEPTION_HANDLERS
+from server.store.api import complaints, inventory, ops, queue, shifts, store
+from server.store.api.common import Node, provide_paging
+from server.store.auth import Roster, make_jwt_auth
+from server.store.db import Reader
+from server.store.node import open_store
+from server.store.writer import Writer
+
+log = logging.getLogger(__name__)
+
+ROUTE_MODULES = (store, queue, inventory, shifts, complaints, ops)
+PUBLIC_PATHS = ["^/schema", "^/health", "^/ready", "^/metrics", "^/api/v1/auth/login"]
+
+
+@get("/health", tags=["ops"], sync_to_thread=False)
+def health() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+class Metrics(PrometheusController):
+    path = "/metrics"
+
+
+def create_app(
+    data_dir: Path, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> Litestar:
+    """The store node app over the initialised node in ``data_dir``.
+
+    ``clock`` is the wall clock commands are stamped with (tests pass a fixed one).
+    """
+    engine, store_id, secret = open_store(data_dir)
+    writer = Writer(engine, store_id, clock=clock)
+    roster = Roster(store_id)
+    node = Node(store_id=store_id, writer=writer, reader=Reader(engine), roster=roster)
+    jwt_auth = make_jwt_auth(secret, roster, PUBLIC_PATHS)
+    writer.on_commit.append(roster.on_commit)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        node.reader.run_sync(roster.load)
+        writer.start()
+        log.info("store node %s ready on %s", store_id, data_dir)
+        try:
+            yield
+        finally:
+            writer.stop()
+            engine.dispose()
+
+    @get("/ready", tags=["ops"])
+    async def ready() -> dict[str, Any]:
+        """Readiness: the database answers and the writer runs."""
+        await node.reader.run(lambda c: c.exec_driver_sql("SELECT 1").scalar())
+        return {"status": "ready", "store_id": store_id}
+
+    route_handlers: list[Any] = [health, ready, Metrics]
+    for module in ROUTE_MODULES:
+        route_handlers.extend(module.ROUTES)
+
+    app = Litestar(
+        route_handlers=route_handlers,
+        on_app_init=[jwt_auth.on_app_init],
+        lifespan=[lifespan],
+        dependencies={"paging": Provide(provide_paging, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[PrometheusConfig(app_name="hallsync_store", group_path=True).middleware],
+        openapi_config=OpenAPIConfig(
+            title="hallsync store node",
+            version="1",
+            description="Tablet API of a hall's store node (营业厅门店节点).",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        debug=False,
+    )
+    app.state.node = node
+    app.state.jwt_auth = jwt_auth
+    return app

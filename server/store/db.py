@@ -1,0 +1,83 @@
+"""The store node's SQLite database: engines, pragmas, schema and the read path.
+
+Durability: WAL with ``synchronous=FULL``, so a commit is on disk before the tablet hears 2xx.
+All writes go through the single writer (``server.store.writer``); reads run on pooled
+connections in worker threads and see only committed data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from anyio import to_thread
+from sqlalchemy import Connection, Engine, event
+
+T = TypeVar("T")
+
+DB_FILE = "store.sqlite3"
+
+
+def db_path(data_dir: Path) -> Path:
+    return data_dir / DB_FILE
+
+
+def make_engine(path: Path, *, pool_size: int = 8) -> Engine:
+    """An engine on the store's SQLite file with the durability pragmas on every connection.
+
+    Transactions are begun explicitly (``BEGIN IMMEDIATE`` for writes) instead of by the
+    sqlite3 module, so SAVEPOINTs behave and the write lock is taken up front.
+    """
+    engine = sa.create_engine(
+        f"sqlite:///{path}",
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.info.pop("begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def begin_immediate(conn: Connection) -> Any:
+    """Start a write transaction that holds SQLite's write lock from its first statement."""
+    conn.info["begin"] = "IMMEDIATE"
+    return conn.begin()
+
+
+def create_schema(engine: Engine) -> None:
+    """Bring the database to the current schema."""
+    from schema.migrations import upgrade
+
+    upgrade(engine)
+
+
+class Reader:
+    """Runs read-only functions on pooled connections in worker threads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def run_sync(self, fn: Callable[[Connection], T]) -> T:
+        with self.engine.connect() as conn, conn.begin():
+            return fn(conn)
+
+    async def run(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn(conn)`` in one read transaction (a consistent snapshot) off the event loop."""
+        return await to_thread.run_sync(self.run_sync, fn)

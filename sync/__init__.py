@@ -1,0 +1,1 @@
+"""How hallsync's data *moves*: the sans-I/O sync core and its thin adapters."""
