@@ -19,6 +19,7 @@ from server.problems import EXCEPTION_HANDLERS
 from server.store.api import complaints, inventory, ops, queue, shifts, store
 from server.store.api.common import Node, provide_paging
 from server.store.auth import Roster, make_jwt_auth
+from server.store.board import QueueBoard
 from server.store.db import Reader
 from server.store.node import open_store
 from server.store.writer import Writer
@@ -51,7 +52,9 @@ def create_app(
     roster = Roster(store_id)
     node = Node(store_id=store_id, writer=writer, reader=Reader(engine), roster=roster)
     jwt_auth = make_jwt_auth(secret, roster, PUBLIC_PATHS)
+    board = QueueBoard(node.reader, store_id)
     writer.on_commit.append(roster.on_commit)
+    writer.on_commit.append(board.on_commit)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -61,6 +64,7 @@ def create_app(
         try:
             yield
         finally:
+            await board.close()
             writer.stop()
             engine.dispose()
 
@@ -92,4 +96,5 @@ def create_app(
     )
     app.state.node = node
     app.state.jwt_auth = jwt_auth
+    app.state.board = board
     return app

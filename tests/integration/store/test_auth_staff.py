@@ -97,3 +97,12 @@ def test_openapi_served(client: TestClient[Any]) -> None:
     r = client.get("/schema/openapi.json")
     assert r.status_code == 200
     assert "/api/v1/staff" in r.json()["paths"]
+
+
+def test_replay_rebuilds_roster(
+    client: TestClient[Any], as_role: dict[str, dict[str, str]], data_dir: Any
+) -> None:
+    from schema.tables.core import staff, store_info
+    from tests.conftest import assert_replay_matches
+
+    assert_replay_matches(data_dir, [staff, store_info])
