@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from anyio import to_thread
 from sqlalchemy import Connection, Engine, event
 
+from schema.tables import metadata
+
 T = TypeVar("T")
 
 DB_FILE = "store.sqlite3"
@@ -63,9 +65,7 @@ def begin_immediate(conn: Connection) -> Any:
 
 def create_schema(engine: Engine) -> None:
     """Bring the database to the current schema."""
-    from schema.migrations import upgrade
-
-    upgrade(engine)
+    metadata.create_all(engine)
 
 
 class Reader:
