@@ -151,3 +151,19 @@ def assert_replay_matches(data_dir: Path, tables: list[Any]) -> None:
     finally:
         source.dispose()
         fresh.dispose()
+
+
+@pytest.fixture
+async def pg_url() -> Any:
+    """SQLAlchemy URL of a fresh, empty PostgreSQL database (dropped after the test)."""
+    from tests.pg import pg_database
+
+    async for url in pg_database():
+        yield url
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that take a PostgreSQL database are marked ``postgres`` (``-m "not postgres"``)."""
+    for item in items:
+        if "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)

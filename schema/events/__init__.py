@@ -13,6 +13,9 @@ import msgspec
 from schema.events import complaints, inventory, ops, queue, shifts, store
 from schema.events.base import Event
 
+SCHEMA_VERSION = 1
+"""Version of the event schema as a whole; sync peers accept this one and the previous one."""
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     *store.EVENTS,
     *queue.EVENTS,
@@ -50,4 +53,4 @@ def tag_of(event: Event | type[Event]) -> str:
 BY_TAG: dict[str, type[Event]] = {tag_of(t): t for t in EVENT_TYPES}
 """Event class by its stable type name."""
 
-__all__ = ["BY_TAG", "EVENT_TYPES", "AnyEvent", "Event", "decode", "encode", "tag_of"]
+__all__ = ["BY_TAG", "SCHEMA_VERSION", "EVENT_TYPES", "AnyEvent", "Event", "decode", "encode", "tag_of"]

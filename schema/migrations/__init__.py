@@ -13,6 +13,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 HERE = Path(__file__).parent
 
@@ -38,3 +39,18 @@ def downgrade(engine: Engine, revision: str) -> None:
     """Migrate the database behind ``engine`` down to ``revision`` (``"base"`` for empty)."""
     with engine.begin() as conn:
         command.downgrade(config(conn), revision)
+
+
+def upgrade_connection(conn: Connection, revision: str = "head") -> None:
+    """Migrate through an open connection (e.g. ``AsyncConnection.run_sync``)."""
+    command.upgrade(config(conn), revision)
+
+
+def downgrade_connection(conn: Connection, revision: str) -> None:
+    command.downgrade(config(conn), revision)
+
+
+async def upgrade_async(engine: AsyncEngine, revision: str = "head") -> None:
+    """Migrate an async engine's database (central on PostgreSQL) up to ``revision``."""
+    async with engine.begin() as conn:
+        await conn.run_sync(upgrade_connection, revision)

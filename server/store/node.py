@@ -41,6 +41,7 @@ def init_store(
     if path.exists():
         raise Conflict(f"{path} already holds a store node")
     engine = make_engine(path)
+    done = False
     try:
         create_schema(engine)
         with engine.begin() as conn:
@@ -66,8 +67,12 @@ def init_store(
             )
 
         Writer(engine, store_id).run_now(setup, actor="system", device="cli")
+        done = True
     finally:
         engine.dispose()
+        if not done:  # leave no half-made node behind: init can simply be run again
+            for leftover in path.parent.glob(path.name + "*"):
+                leftover.unlink()
 
 
 def open_store(data_dir: Path) -> tuple[Engine, str, str]:

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,12 +29,13 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from schema.events import Event
+from schema.events import Event, tag_of
 from schema.tables.core import idempotency_keys
 from server.domain.context import Ctx
 from server.domain.log import EventLog
 from server.errors import HallsyncError, IdempotencyMismatch, StorageError
 from server.store.db import begin_immediate
+from server.store.metrics import BATCH_SIZE, COMMANDS, COMMIT_SECONDS, EVENTS_APPENDED
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +179,7 @@ class Writer:
         conn, log_ = self._conn, self._log
         seq_before = log_.next_seq
         committed: list[Event] = []
+        started = time.perf_counter()
         try:
             with begin_immediate(conn):
                 for job in batch:
@@ -193,6 +196,12 @@ class Writer:
             committed = []
         self.batches += 1
         self.commands += len(batch)
+        COMMIT_SECONDS.observe(time.perf_counter() - started)
+        BATCH_SIZE.observe(len(batch))
+        for job in batch:
+            COMMANDS.labels("ok" if isinstance(job.result, Outcome) else "error").inc()
+        for event in committed:
+            EVENTS_APPENDED.labels(tag_of(event)).inc()
         for job in batch:
             self._resolve(job)
         if committed and self.on_commit:

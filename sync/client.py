@@ -1,0 +1,212 @@
+"""The store side of a sync connection, sans I/O.
+
+The adapter feeds it what happens (``connected``, ``receive_frame``, ``outbox_read``,
+``hq_applied``, ``receive_disconnect``) and carries out what it asks for
+(``frames_to_send``, ``outbox_request``, ``hq_to_apply``). It never blocks, reads a clock or
+touches storage, so every interleaving of network failures can be replayed in a test.
+
+Invariants it keeps:
+- events go up in ``seq`` order, in batches bounded by count and bytes, with at most ``window``
+  unacknowledged batches in flight;
+- after any reconnect, upload resumes at central's ``high_water + 1`` (central is the truth of
+  what it holds; the store never deletes its log, so it can always resend);
+- HQ events are acknowledged only after the adapter reports them durably applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgspec
+
+from sync.errors import ProtocolViolation
+from sync.frames import (
+    PROTOCOL_VERSION,
+    Ack,
+    ClientFrame,
+    Error,
+    Hello,
+    HqAck,
+    HqBatch,
+    HqItem,
+    Push,
+    Resend,
+    ServerFrame,
+    Welcome,
+)
+
+
+@dataclass(frozen=True)
+class OutboxRequest:
+    """Read the store's log: events with ``seq > after_seq``, at most ``max_count`` of them and
+    about ``max_bytes`` (always at least one event if any exists)."""
+
+    after_seq: int
+    max_count: int
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class HqToApply:
+    """HQ events to apply in one local transaction, then report with ``hq_applied(upto)``."""
+
+    items: list[HqItem]
+    upto: int
+
+
+class ClientSession:
+    """One connection's worth of protocol state on the store node."""
+
+    def __init__(
+        self,
+        store_id: str,
+        *,
+        schema: int,
+        hq_cursor: int,
+        local_seq: int,
+        batch_count: int = 500,
+        batch_bytes: int = 512 * 1024,
+        window: int = 4,
+    ) -> None:
+        self.store_id = store_id
+        self.schema = schema
+        self.hq_cursor = hq_cursor
+        """HQ cursor durably applied on the store."""
+        self.local_seq = local_seq
+        """Newest seq in the store's log, as last reported by the adapter."""
+        self.batch_count = batch_count
+        self.batch_bytes = batch_bytes
+        self.window = window
+        self.acked = 0
+        """Highest seq central acknowledged on this connection."""
+        self.quarantined = 0
+        """Events central reported quarantined on this connection."""
+        self.state = "new"
+        self.error: Error | None = None
+        self._sent = 0  # highest seq put in a Push on this connection
+        self._in_flight: list[int] = []  # last seq of each unacknowledged Push
+        self._reading = False
+        self._out: list[ClientFrame] = []
+        self._hq: list[HqToApply] = []
+        self._hq_applying = False
+
+    # -------------------------------------------------------------- inputs
+
+    def connected(self) -> None:
+        """The socket is open: say hello."""
+        if self.state != "new":
+            raise RuntimeError("a session serves one connection; make a new one")
+        self.state = "hello_sent"
+        self._out.append(
+            Hello(
+                store_id=self.store_id,
+                protocol=PROTOCOL_VERSION,
+                schema=self.schema,
+                hq_cursor=self.hq_cursor,
+                local_seq=self.local_seq,
+            )
+        )
+
+    def local_appended(self, local_seq: int) -> None:
+        """The store's log grew to ``local_seq``."""
+        self.local_seq = max(self.local_seq, local_seq)
+
+    def receive_frame(self, frame: ServerFrame) -> None:
+        """A decoded frame from central. Raises ``ProtocolViolation`` on nonsense."""
+        if self.state == "closed":
+            return
+        match frame:
+            case Welcome(high_water=hw):
+                if self.state != "hello_sent":
+                    raise ProtocolViolation("welcome twice")
+                self.state = "ready"
+                self.acked = self._sent = hw
+            case Ack(seq=seq, quarantined=q):
+                self._require_ready()
+                if seq > self._sent:
+                    raise ProtocolViolation(f"ack of {seq} beyond what was sent ({self._sent})")
+                if seq > self.acked:
+                    self.acked = seq
+                self.quarantined += q
+                self._in_flight = [last for last in self._in_flight if last > seq]
+            case Resend(from_seq=first):
+                self._require_ready()
+                # Central is the truth of what it holds: rewind and send again from there.
+                self.acked = min(self.acked, first - 1)
+                self._sent = first - 1
+                self._in_flight.clear()
+            case HqBatch(items=items, upto=upto):
+                self._require_ready()
+                if upto < self.hq_cursor:
+                    return  # a stale duplicate; already applied
+                fresh = [i for i in items if i.cursor > self.hq_cursor]
+                self._hq.append(HqToApply(fresh, upto))
+            case Error():
+                self.error = frame
+                self.state = "closed"
+
+    def outbox_read(self, records: list[tuple[int, bytes]]) -> None:
+        """The answer to ``outbox_request``: ``(seq, event bytes)`` in seq order."""
+        self._reading = False
+        if self.state != "ready" or not records:
+            return
+        first = records[0][0]
+        if first != self._sent + 1:
+            return  # a rewind happened while reading: the next request starts over
+        for i, (seq, _) in enumerate(records):
+            if seq != first + i:
+                raise ValueError("outbox records must be consecutive")
+        self._out.append(Push(first_seq=first, events=[msgspec.Raw(b) for _, b in records]))
+        self._sent = records[-1][0]
+        self._in_flight.append(self._sent)
+
+    def hq_applied(self, upto: int) -> None:
+        """The adapter durably applied HQ events up to ``upto``."""
+        self._hq_applying = False
+        if upto > self.hq_cursor:
+            self.hq_cursor = upto
+            if self.state == "ready":
+                self._out.append(HqAck(cursor=upto))
+
+    def receive_disconnect(self) -> None:
+        """The connection is gone; the session is finished."""
+        self.state = "closed"
+
+    # -------------------------------------------------------------- outputs
+
+    def frames_to_send(self) -> list[ClientFrame]:
+        out, self._out = self._out, []
+        return out
+
+    def outbox_request(self) -> OutboxRequest | None:
+        """What to read from the log next, if the window has room and there is more to send."""
+        if (
+            self.state != "ready"
+            or self._reading
+            or len(self._in_flight) >= self.window
+            or self._sent >= self.local_seq
+        ):
+            return None
+        self._reading = True
+        return OutboxRequest(self._sent, self.batch_count, self.batch_bytes)
+
+    def hq_to_apply(self) -> HqToApply | None:
+        """The next HQ batch to apply, one at a time."""
+        if self._hq_applying or not self._hq:
+            return None
+        self._hq_applying = True
+        return self._hq.pop(0)
+
+    @property
+    def caught_up(self) -> bool:
+        """Central holds everything the log had when last reported, and no HQ work is pending."""
+        return (
+            self.state == "ready"
+            and self.acked >= self.local_seq
+            and not self._hq
+            and not self._hq_applying
+        )
+
+    def _require_ready(self) -> None:
+        if self.state != "ready":
+            raise ProtocolViolation(f"frame before welcome (state {self.state})")

@@ -1,0 +1,252 @@
+"""Central's side of a sync connection with one store, sans I/O.
+
+The adapter authenticates the store (its credential names the store), then feeds frames in and
+carries out the session's requests: load the store's high-water mark, ingest a run of events,
+load HQ events after a cursor. It reports each result back (``state_loaded``, ``ingested``,
+``hq_loaded``); the session answers with frames.
+
+Invariants it keeps:
+- upload is acknowledged only after the adapter reports the events durably stored, and always
+  with the highest *contiguous* seq central holds;
+- a push that skips ahead is answered with one ``Resend`` from the first missing seq, and what
+  follows it is ignored until the store resends from there;
+- events already held are trimmed off before ingest, so replays are no-ops;
+- HQ events go down in cursor order with at most ``window`` unacknowledged batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import msgspec
+
+from sync.errors import ProtocolViolation, SyncError, VersionUnsupported, WrongStore
+from sync.frames import (
+    PROTOCOL_VERSION,
+    Ack,
+    ClientFrame,
+    Error,
+    Hello,
+    HqAck,
+    HqBatch,
+    HqItem,
+    Push,
+    Resend,
+    ServerFrame,
+    Welcome,
+)
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    """Store these events (``first_seq``, ``first_seq + 1``, …) of ``store_id`` durably, then
+    report the store's new high-water mark with ``ingested``."""
+
+    store_id: str
+    first_seq: int
+    events: list[msgspec.Raw]
+
+
+@dataclass(frozen=True)
+class HqRequest:
+    """Load HQ events addressed to ``store_id`` with cursor > ``after``, at most ``limit``;
+    report them with ``hq_loaded(items, upto)``."""
+
+    store_id: str
+    after: int
+    limit: int
+
+
+def accepted(current: int) -> frozenset[int]:
+    """Versions a peer of version ``current`` accepts: it and the one before."""
+    return frozenset({current, current - 1})
+
+
+class ServerSession:
+    """One connection's worth of protocol state on central, for one authenticated store."""
+
+    def __init__(
+        self,
+        store_id: str,
+        *,
+        schema: int,
+        max_ingest_events: int = 5000,
+        hq_batch: int = 500,
+        window: int = 4,
+    ) -> None:
+        self.store_id = store_id
+        self.schema = schema
+        self.max_ingest_events = max_ingest_events
+        self.hq_batch = hq_batch
+        self.window = window
+        self.state = "awaiting_hello"
+        self.hello: Hello | None = None
+        self.high_water = 0
+        """Highest contiguous seq of this store durably held by central."""
+        self.hq_acked = 0
+        """HQ cursor the store confirmed applied."""
+        self._expected = 1  # next seq accepted into the pending run
+        self._pending: list[msgspec.Raw] = []
+        self._pending_first = 0
+        self._ingesting = False
+        self._resend_from: int | None = None
+        self._hq_sent = 0
+        self._hq_in_flight: list[int] = []
+        self._hq_loading = False
+        self._hq_more = True  # there may be HQ events after _hq_sent
+        self._out: list[ServerFrame] = []
+        self.close_with: SyncError | None = None
+
+    # -------------------------------------------------------------- inputs
+
+    def receive_frame(self, frame: ClientFrame) -> None:
+        """A decoded frame from the store. Errors become an Error frame and a close."""
+        if self.state == "closed":
+            return
+        try:
+            self._receive(frame)
+        except SyncError as exc:
+            self.fail(exc)
+
+    def _receive(self, frame: ClientFrame) -> None:
+        match frame:
+            case Hello():
+                if self.state != "awaiting_hello":
+                    raise ProtocolViolation("hello twice")
+                if frame.store_id != self.store_id:
+                    raise WrongStore(
+                        f"credential is for store {self.store_id}, hello says {frame.store_id}"
+                    )
+                if frame.protocol not in accepted(PROTOCOL_VERSION):
+                    raise VersionUnsupported(
+                        f"protocol {frame.protocol} not accepted; central speaks "
+                        f"{sorted(accepted(PROTOCOL_VERSION))}"
+                    )
+                if frame.schema not in accepted(self.schema):
+                    raise VersionUnsupported(
+                        f"schema {frame.schema} not accepted; central reads "
+                        f"{sorted(accepted(self.schema))}"
+                    )
+                self.hello = frame
+                self.hq_acked = self._hq_sent = frame.hq_cursor
+                self.state = "loading"
+            case Push(first_seq=first, events=events):
+                self._require_ready()
+                self._push(first, events)
+            case HqAck(cursor=cursor):
+                self._require_ready()
+                if cursor > self._hq_sent:
+                    raise ProtocolViolation(f"hq ack {cursor} beyond what was sent")
+                self.hq_acked = max(self.hq_acked, cursor)
+                self._hq_in_flight = [c for c in self._hq_in_flight if c > cursor]
+            case Error():
+                self.state = "closed"
+
+    def _push(self, first: int, events: list[msgspec.Raw]) -> None:
+        if not events:
+            return
+        last = first + len(events) - 1
+        if self._resend_from is not None:
+            if first > self._resend_from:
+                return  # still in flight from before the gap; the store is rewinding
+            self._resend_from = None
+        if first > self._expected:
+            self._resend_from = self._expected
+            self._out.append(Resend(from_seq=self._expected))
+            return
+        if last < self._expected:
+            if not self._pending and not self._ingesting:
+                self._out.append(Ack(seq=self.high_water))  # a pure replay: ack again
+            return
+        fresh = events[self._expected - first :]
+        if not self._pending:
+            self._pending_first = self._expected
+        self._pending.extend(fresh)
+        self._expected = last + 1
+
+    def state_loaded(self, high_water: int) -> None:
+        """The adapter read the store's high-water mark: the session can welcome it."""
+        if self.state != "loading":
+            return
+        self.high_water = high_water
+        self._expected = high_water + 1
+        self.state = "ready"
+        self._out.append(
+            Welcome(protocol=PROTOCOL_VERSION, schema=self.schema, high_water=high_water)
+        )
+
+    def ingested(self, high_water: int, quarantined: int = 0) -> None:
+        """The adapter committed the last ``IngestRequest``; central now holds up to this."""
+        self._ingesting = False
+        if self.state == "closed":
+            return
+        self.high_water = max(self.high_water, high_water)
+        if self.high_water + 1 > self._expected and not self._pending:
+            self._expected = self.high_water + 1
+        self._out.append(Ack(seq=self.high_water, quarantined=quarantined))
+
+    def hq_available(self) -> None:
+        """New HQ events may exist (e.g. a NOTIFY arrived): look again."""
+        self._hq_more = True
+
+    def hq_loaded(self, items: Iterable[HqItem], upto: int) -> None:
+        """The answer to ``hq_request``: events addressed to the store up to cursor ``upto``."""
+        self._hq_loading = False
+        batch = list(items)
+        if self.state != "ready":
+            return
+        if upto <= self._hq_sent:
+            self._hq_more = False
+            return
+        self._out.append(HqBatch(items=batch, upto=upto))
+        self._hq_sent = upto
+        self._hq_in_flight.append(upto)
+
+    def fail(self, exc: SyncError) -> None:
+        """Close the connection with an Error frame explaining why."""
+        if self.state == "closed":
+            return
+        self._out.append(Error(code=exc.code, message=exc.message, retryable=exc.retryable))
+        self.close_with = exc
+        self.state = "closed"
+
+    def receive_disconnect(self) -> None:
+        self.state = "closed"
+
+    # -------------------------------------------------------------- outputs
+
+    def frames_to_send(self) -> list[ServerFrame]:
+        out, self._out = self._out, []
+        return out
+
+    def wants_state(self) -> bool:
+        """True once, after hello: load the store's high-water mark."""
+        return self.state == "loading"
+
+    def ingest_request(self) -> IngestRequest | None:
+        """The next run of events to store, when none is being stored."""
+        if self.state != "ready" or self._ingesting or not self._pending:
+            return None
+        take = self._pending[: self.max_ingest_events]
+        first = self._pending_first
+        self._pending = self._pending[len(take) :]
+        self._pending_first = first + len(take)
+        self._ingesting = True
+        return IngestRequest(self.store_id, first, take)
+
+    def hq_request(self) -> HqRequest | None:
+        """What HQ events to load next, if the download window has room."""
+        if (
+            self.state != "ready"
+            or self._hq_loading
+            or not self._hq_more
+            or len(self._hq_in_flight) >= self.window
+        ):
+            return None
+        self._hq_loading = True
+        return HqRequest(self.store_id, self._hq_sent, self.hq_batch)
+
+    def _require_ready(self) -> None:
+        if self.state != "ready":
+            raise ProtocolViolation(f"frame before the session is ready (state {self.state})")
