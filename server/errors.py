@@ -9,6 +9,9 @@
     ├── Conflict              409  conflict           illegal state transition or duplicate
     │   ├── IllegalTransition 409  illegal_transition e.g. closing an unresolved complaint
     │   ├── SerialUnavailable 409  serial_unavailable a serial not in stock, sold twice
+    │   ├── InsufficientStock 409  insufficient_stock taking out more than is on hand
+    │   ├── QueueEmpty        409  queue_empty        nothing waits that this window may call
+    │   ├── Incomplete        409  incomplete         required steps missing (checklist, training)
     │   └── IdempotencyMismatch 422 idempotency_key_reused  same key, different request
     └── StorageError          503  storage_unavailable the database failed; retry
 
@@ -69,6 +72,18 @@ class IllegalTransition(Conflict):
 
 class SerialUnavailable(Conflict):
     code, title = "serial_unavailable", "Serial number not available"
+
+
+class InsufficientStock(Conflict):
+    code, title = "insufficient_stock", "Not enough stock"
+
+
+class QueueEmpty(Conflict):
+    code, title = "queue_empty", "Queue empty"
+
+
+class Incomplete(Conflict):
+    code, title = "incomplete", "Required steps missing"
 
 
 class IdempotencyMismatch(Conflict):

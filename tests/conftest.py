@@ -30,6 +30,20 @@ STAFF_PASSWORD = "staff-pass-123"
 ROLES = ("greeter", "clerk", "tech", "admin", "manager")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Real Argon2id, with the smallest cost parameters: logins in tests take microseconds
+    instead of tens of milliseconds. Production keeps argon2-cffi's defaults."""
+    from argon2 import PasswordHasher
+
+    from server import passwords
+
+    real = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    passwords._hasher = real
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """A freshly initialised store node S001 (Asia/Shanghai) with its manager login."""

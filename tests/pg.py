@@ -6,7 +6,6 @@ Without a server the tests that need it are skipped with the reason; with
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -30,7 +29,7 @@ async def pg_database() -> AsyncIterator[str]:
     """Create an empty database, yield its SQLAlchemy URL, drop it afterwards."""
     try:
         admin = await _admin()
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         reason = f"PostgreSQL not reachable at {PG_HOST}:{PG_PORT}: {exc}"
         if os.environ.get("HALLSYNC_REQUIRE_POSTGRES") == "1":
             pytest.fail(reason + " (HALLSYNC_REQUIRE_POSTGRES=1 forbids skipping)")

@@ -53,4 +53,13 @@ def tag_of(event: Event | type[Event]) -> str:
 BY_TAG: dict[str, type[Event]] = {tag_of(t): t for t in EVENT_TYPES}
 """Event class by its stable type name."""
 
-__all__ = ["BY_TAG", "SCHEMA_VERSION", "EVENT_TYPES", "AnyEvent", "Event", "decode", "encode", "tag_of"]
+__all__ = [
+    "BY_TAG",
+    "EVENT_TYPES",
+    "SCHEMA_VERSION",
+    "AnyEvent",
+    "Event",
+    "decode",
+    "encode",
+    "tag_of",
+]

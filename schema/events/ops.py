@@ -26,7 +26,15 @@ import msgspec
 from schema.events.base import Event
 
 FaultKind = Literal[
-    "cash_register", "printer", "pc", "pos", "queue_machine", "display", "network", "aircon", "other"
+    "cash_register",
+    "printer",
+    "pc",
+    "pos",
+    "queue_machine",
+    "display",
+    "network",
+    "aircon",
+    "other",
 ]
 """Equipment kinds: 收款机, 打印机, 电脑, POS机, 排队机, 显示屏, 网络, 空调, 其他."""
 
@@ -37,7 +45,8 @@ FaultSeverity = Literal["low", "medium", "high", "critical"]
 down), critical 紧急 (the hall cannot serve, e.g. network or all cash registers down)."""
 
 TrainingKind = Literal["service", "product", "privacy", "fire_safety", "other"]
-"""Training topics: 服务规范 service, 产品业务 product, 个人信息保护 privacy, 消防安全 fire_safety."""
+"""Training topics: 服务规范 service, 产品业务 product, 个人信息保护 privacy,
+消防安全 fire_safety, 其他 other."""
 
 AttendanceStatus = Literal["present", "absent", "excused"]
 """Training attendance: 出席 present, 缺席 absent, 请假 excused."""

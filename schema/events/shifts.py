@@ -49,6 +49,7 @@ class ShiftChanged(Event, tag="shift.changed", frozen=True):
     """A planned shift's times, window or note changed. Carries the full new values."""
 
     shift_id: UUID
+    """The shift changed."""
     start_time: time
     """New store-local start."""
     end_time: time
@@ -67,6 +68,7 @@ class ShiftCancelled(Event, tag="shift.cancelled", frozen=True):
     """A planned shift was cancelled (取消排班); it no longer counts as planned."""
 
     shift_id: UUID
+    """The shift cancelled."""
     reason: str | None = None
     """Why, e.g. approved leave."""
 
@@ -75,9 +77,11 @@ class ShiftsSwapped(Event, tag="shift.swapped", frozen=True):
     """Two planned shifts of two staff members changed hands (换班)."""
 
     first_shift_id: UUID
+    """One of the two shifts."""
     first_user_id: UUID
     """Who works ``first_shift_id`` from now on (the former owner of the second shift)."""
     second_shift_id: UUID
+    """The other shift."""
     second_user_id: UUID
     """Who works ``second_shift_id`` from now on (the former owner of the first shift)."""
     reason: str | None = None
@@ -88,7 +92,9 @@ class ShiftAbsenceExplained(Event, tag="shift.absence_explained", frozen=True):
     """A reason was recorded for a planned shift nobody clocked in for (旷工 / 请假说明)."""
 
     shift_id: UUID
+    """The shift nobody clocked in for."""
     reason: str
+    """Why (sick leave, emergency, …), from the person or a manager."""
 
 
 class ClockedIn(Event, tag="clock.in", frozen=True):
@@ -114,7 +120,9 @@ class ClockedOut(Event, tag="clock.out", frozen=True):
     """A staff member clocked out (签退): closes their open attendance record."""
 
     attendance_id: UUID
+    """The record closed."""
     user_id: UUID
+    """Who clocked out."""
     shift_id: UUID | None
     """The shift of the record, as linked at clock-in."""
     clocked_at: datetime
@@ -135,18 +143,24 @@ class BreakStarted(Event, tag="clock.break_started", frozen=True):
     break_id: UUID
     """New id of the break (UUIDv7)."""
     attendance_id: UUID
+    """The clocked-in record the break belongs to."""
     user_id: UUID
+    """Who takes the break."""
     started_at: datetime
     """UTC start of the break."""
     on_behalf_reason: str | None = None
+    """Set when a manager started the break for the person: why."""
 
 
 class BreakEnded(Event, tag="clock.break_ended", frozen=True):
     """A break ended (by the person, or implicitly when they clocked out during it)."""
 
     break_id: UUID
+    """The break that ended."""
     attendance_id: UUID
+    """The record the break belongs to."""
     user_id: UUID
+    """Who took the break."""
     ended_at: datetime
     """UTC end of the break."""
     minutes: int
@@ -154,14 +168,18 @@ class BreakEnded(Event, tag="clock.break_ended", frozen=True):
     total_break_minutes: int
     """Break minutes of the attendance record so far, this break included."""
     on_behalf_reason: str | None = None
+    """Set when a manager ended the break (or the clock-out) for the person: why."""
 
 
 class AttendanceReasonRecorded(Event, tag="clock.reason_recorded", frozen=True):
     """A reason for lateness or early leave was recorded afterwards (the last one counts)."""
 
     attendance_id: UUID
+    """The record explained."""
     kind: ReasonKind
+    """Whether the reason explains the lateness or the early leave."""
     reason: str
+    """The explanation, free text."""
 
 
 EVENTS: tuple[type[Event], ...] = (

@@ -1,6 +1,6 @@
 """Generate a migration revision by comparing the tables with a database at head.
 
-    python -m schema.migrations.revision "what changed"
+python -m schema.migrations.revision "what changed"
 """
 
 from __future__ import annotations

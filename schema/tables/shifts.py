@@ -17,6 +17,7 @@ shifts = sa.Table(
     sa.Column("end_time", sa.Time, nullable=False, comment="store-local end"),
     sa.Column("starts_at", UTCDateTime, nullable=False),
     sa.Column("ends_at", UTCDateTime, nullable=False),
+    sa.Column("minutes", sa.Integer, nullable=False, comment="planned length"),
     # Not "window": a reserved word in SQL (window functions) on both SQLite and PostgreSQL.
     sa.Column("window_code", sa.String(64), nullable=True),
     sa.Column("note", sa.Text, nullable=True),

@@ -16,7 +16,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from server.problems import EXCEPTION_HANDLERS
-from server.store.api import complaints, inventory, ops, queue, shifts, store
+from server.store.api import complaints, inventory, kpis, ops, queue, shifts, store
 from server.store.api.common import Node, provide_paging
 from server.store.auth import Roster, make_jwt_auth
 from server.store.board import QueueBoard
@@ -26,7 +26,7 @@ from server.store.writer import Writer
 
 log = logging.getLogger(__name__)
 
-ROUTE_MODULES = (store, queue, inventory, shifts, complaints, ops)
+ROUTE_MODULES = (store, queue, inventory, shifts, complaints, ops, kpis)
 PUBLIC_PATHS = ["^/schema", "^/health", "^/ready", "^/metrics", "^/api/v1/auth/login"]
 
 
@@ -52,7 +52,7 @@ def create_app(
     roster = Roster(store_id)
     node = Node(store_id=store_id, writer=writer, reader=Reader(engine), roster=roster)
     jwt_auth = make_jwt_auth(secret, roster, PUBLIC_PATHS)
-    board = QueueBoard(node.reader, store_id)
+    board = QueueBoard(node.reader, store_id, clock=clock)
     writer.on_commit.append(roster.on_commit)
     writer.on_commit.append(board.on_commit)
 
@@ -90,6 +90,7 @@ def create_app(
             version="1",
             description="Tablet API of a hall's store node (营业厅门店节点).",
             path="/schema",
+            use_handler_docstrings=True,
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,

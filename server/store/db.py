@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from anyio import to_thread
 from sqlalchemy import Connection, Engine, event
 
-from schema.tables import metadata
 
 T = TypeVar("T")
 
@@ -65,7 +64,9 @@ def begin_immediate(conn: Connection) -> Any:
 
 def create_schema(engine: Engine) -> None:
     """Bring the database to the current schema."""
-    metadata.create_all(engine)
+    from schema.migrations import upgrade
+
+    upgrade(engine)
 
 
 class Reader:

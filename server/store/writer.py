@@ -202,10 +202,12 @@ class Writer:
             COMMANDS.labels("ok" if isinstance(job.result, Outcome) else "error").inc()
         for event in committed:
             EVENTS_APPENDED.labels(tag_of(event)).inc()
-        for job in batch:
-            self._resolve(job)
+        # Observers (the roster, the display board) learn of the commit before any request
+        # is answered, so a client's next request already sees e.g. a deactivated user gone.
         if committed and self.on_commit:
             batch[0].loop.call_soon_threadsafe(self._notify, committed)
+        for job in batch:
+            self._resolve(job)
 
     def _run_job(self, conn: Connection, log_: EventLog, job: _Job) -> None:
         seq_before = log_.next_seq

@@ -37,8 +37,17 @@ class NodeProcess:
         env = {**os.environ, "HALLSYNC_LOG_LEVEL": "warning"}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "store", "serve",
-                 "--data-dir", str(self.data_dir), "--port", str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "server.cli",
+                    "store",
+                    "serve",
+                    "--data-dir",
+                    str(self.data_dir),
+                    "--port",
+                    str(self.port),
+                ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,

@@ -62,7 +62,7 @@ def test_sigkill_mid_burst_loses_no_acknowledged_write(node: NodeProcess, data_d
         # Kill after a random number of acknowledged writes, while writers are in flight.
         target = rng.randrange(150, 400)
         deadline = time.monotonic() + 30
-        while len(acked) < target and time.monotonic() < deadline:
+        while len(acked) < target and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.005)
         node.kill()
         stop.set()

@@ -1,0 +1,161 @@
+"""What every part of the queue domain shares: rules in numbers, lookups, privacy helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from schema.events.queue import SERVICE_CATEGORIES, ServiceCategory, WindowKind
+from schema.tables.core import staff
+from schema.tables.queue import queue_appointments, queue_tickets, queue_windows
+from server.domain.context import Ctx
+from server.errors import (
+    Forbidden,
+    IllegalTransition,
+    NotFound,
+    ValidationFailed,
+)
+from server.privacy import hash_contact, is_mobile, mask_phone
+
+MAX_CALLS = 3
+"""A called ticket is called at most this many times (first call + 2 recalls); the recall that
+would exceed it marks the ticket a no-show (过号) instead."""
+
+CHECK_IN_EARLY = timedelta(minutes=30)
+"""An appointment may check in from this long before its slot…"""
+CHECK_IN_LATE = timedelta(minutes=15)
+"""…until this long after it; later, it can be marked no-show and the customer takes a ticket."""
+
+BOOKING_HORIZON = timedelta(days=30)
+"""How far ahead a slot may be booked."""
+
+RANK_TRANSFERRED = 0
+"""Transferred tickets go to the head of their new queue: the customer already waited once."""
+RANK_PRIORITY = 1
+"""VIP customers and checked-in appointments come before walk-ins."""
+RANK_WALK_IN = 2
+
+ACTIVE = ("called", "serving")
+"""Ticket states that occupy a window."""
+
+DEFAULT_CATEGORIES: dict[WindowKind, list[ServiceCategory]] = {
+    "consultation": ["consultation"],
+    "business": ["new_line", "plan_change", "billing", "porting", "loss_report", "broadband"],
+    "after_sales": ["after_sales"],
+    "cashier": ["billing", "device_purchase"],
+    "vip": list(SERVICE_CATEGORIES),
+}
+"""What a window of each kind serves when the manager does not say otherwise."""
+
+
+def seconds(since: datetime, until: datetime) -> int:
+    """Whole seconds between two instants, never negative (a clock stepping back counts 0)."""
+    return max(0, int((until - since).total_seconds()))
+
+
+# ---------------------------------------------------------------- privacy
+
+
+def contact(phone: str, field: str) -> tuple[str, str]:
+    """The masked display form and matching hash of a customer's mobile number.
+
+    The raw number goes no further than this function: not into events, rows or messages.
+    """
+    if not is_mobile(phone):
+        raise ValidationFailed("not a mainland mobile number (11 digits, 1[3-9]…)", field=field)
+    return mask_phone(phone), hash_contact(phone)
+
+
+def mask_name(name: str) -> str:
+    """A customer's name for display: the first character kept, the rest masked (``张**``)."""
+    name = name.strip()
+    if len(name) <= 1:
+        return name + "*"
+    return name[0] + "*" * (len(name) - 1)
+
+
+# ---------------------------------------------------------------- lookups
+
+
+def actor_role(ctx: Ctx) -> str | None:
+    """The role of the staff member running the command (None for ``system`` and unknowns)."""
+    role: str | None = ctx.conn.execute(
+        sa.select(staff.c.role).where(
+            staff.c.store_id == ctx.store_id, staff.c.username == ctx.actor
+        )
+    ).scalar()
+    return role
+
+
+def window_row(
+    conn: Connection, store_id: str, window_id: UUID, *, field: str | None = None
+) -> Any:
+    """The window's projection row, or 404 (422 naming ``field`` when it came from a body)."""
+    row = conn.execute(
+        sa.select(queue_windows).where(
+            queue_windows.c.store_id == store_id, queue_windows.c.window_id == window_id
+        )
+    ).first()
+    if row is None:
+        if field is not None:
+            raise ValidationFailed(f"no window {window_id}", field=field)
+        raise NotFound(f"no window {window_id}")
+    return row
+
+
+def ticket_row(conn: Connection, store_id: str, ticket_id: UUID) -> Any:
+    row = conn.execute(
+        sa.select(queue_tickets).where(
+            queue_tickets.c.store_id == store_id, queue_tickets.c.ticket_id == ticket_id
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    return row
+
+
+def appointment_row(conn: Connection, store_id: str, appointment_id: UUID) -> Any:
+    row = conn.execute(
+        sa.select(queue_appointments).where(
+            queue_appointments.c.store_id == store_id,
+            queue_appointments.c.appointment_id == appointment_id,
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no appointment {appointment_id}")
+    return row
+
+
+def active_ticket_at(conn: Connection, store_id: str, window_id: UUID) -> Any:
+    """The ticket a window has called or is serving, if any (there is at most one)."""
+    return conn.execute(
+        sa.select(queue_tickets).where(
+            queue_tickets.c.store_id == store_id,
+            queue_tickets.c.window_id == window_id,
+            queue_tickets.c.status.in_(ACTIVE),
+        )
+    ).first()
+
+
+# ---------------------------------------------------------------- guards
+
+
+def require_status(kind: str, label: str, current: str, *allowed: str) -> None:
+    """Refuse a transition from a state that does not allow it (409 naming the state)."""
+    if current not in allowed:
+        raise IllegalTransition(
+            f"{kind} {label} is {current}; this needs {' or '.join(allowed)}",
+            state=current,
+        )
+
+
+def require_operator(ctx: Ctx, window: Any) -> None:
+    """Only the staff member at a window (or a manager) works its tickets."""
+    if window.staff == ctx.actor or actor_role(ctx) == "manager":
+        return
+    who = window.staff or "nobody"
+    raise Forbidden(f"window {window.code} is worked by {who}; only they or a manager may use it")

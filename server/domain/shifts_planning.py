@@ -1,0 +1,278 @@
+"""Shift planning commands (排班): plan, plan in bulk, change, cancel, swap, explain absence.
+
+A shift's plan can change only while it is ``planned`` and not yet over: once somebody clocked
+in for it, or it ended with nobody (absent), the plan is history that attendance refers to.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import sqlalchemy as sa
+from uuid_utils.compat import uuid7
+
+from schema.api.shifts import (
+    AbsenceReasonIn,
+    ShiftBatchIn,
+    ShiftBatchOut,
+    ShiftCancelIn,
+    ShiftChangeIn,
+    ShiftIn,
+    ShiftOut,
+    ShiftSwapIn,
+    ShiftSwapOut,
+)
+from schema.events.shifts import (
+    ShiftAbsenceExplained,
+    ShiftCancelled,
+    ShiftChanged,
+    ShiftPlanned,
+    ShiftsSwapped,
+)
+from schema.tables.core import staff
+from schema.tables.shifts import shifts
+from server.domain.context import Ctx
+from server.domain.shifts_reads import get_shift, shift_row
+from server.domain.shifts_rules import latest_end, local_instant
+from server.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
+
+# ---------------------------------------------------------------- who acts
+
+
+def staff_row(ctx: Ctx, user_id: UUID, *, field: str = "user_id", active: bool = True) -> Any:
+    """The roster row of a staff member named in a request body (active unless told), else 422."""
+    row = ctx.conn.execute(
+        sa.select(staff).where(staff.c.store_id == ctx.store_id, staff.c.user_id == user_id)
+    ).first()
+    if row is None:
+        raise ValidationFailed(f"no staff member {user_id} in this store", field=field)
+    if active and not row.active:
+        raise ValidationFailed(f"staff member {row.username} is no longer active", field=field)
+    return row
+
+
+def actor_row(ctx: Ctx) -> Any:
+    """The roster row of who runs the command (``None`` for ``system``)."""
+    return ctx.conn.execute(
+        sa.select(staff).where(staff.c.store_id == ctx.store_id, staff.c.username == ctx.actor)
+    ).first()
+
+
+def is_manager(ctx: Ctx) -> bool:
+    actor = actor_row(ctx)
+    return actor is not None and actor.role == "manager"
+
+
+def require_self_or_manager(ctx: Ctx, user_id: UUID, what: str) -> None:
+    """Only the person concerned or a manager may do ``what``."""
+    actor = actor_row(ctx)
+    if actor is None or (actor.user_id != user_id and actor.role != "manager"):
+        raise Forbidden(f"only the staff member or a manager may {what}")
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _current_state(ctx: Ctx, row: Any) -> str:
+    if row.status == "planned" and row.ends_at <= ctx.now:
+        return "absent"
+    state: str = row.status
+    return state
+
+
+def _require_planned(ctx: Ctx, row: Any, action: str) -> None:
+    state = _current_state(ctx, row)
+    if state != "planned":
+        raise IllegalTransition(f"cannot {action} a shift that is {state}", state=state)
+
+
+def _check_times(ctx: Ctx, start: time, end: time, prefix: str) -> None:
+    """Staff hours: from opening to 30 minutes after closing, end after start."""
+    for name, value in (("start_time", start), ("end_time", end)):
+        if value.tzinfo is not None:
+            raise ValidationFailed(
+                "give a store-local time without a UTC offset", field=prefix + name
+            )
+    if end <= start:
+        raise ValidationFailed("the shift must end after it starts", field=prefix + "end_time")
+    opens, last = ctx.store.open_time, latest_end(ctx.store.close_time)
+    if start < opens:
+        raise ValidationFailed(
+            f"a shift cannot start before the hall opens at {opens:%H:%M}",
+            field=prefix + "start_time",
+        )
+    if end > last:
+        raise ValidationFailed(
+            f"a shift must end by {last:%H:%M} (30 minutes after the hall closes)",
+            field=prefix + "end_time",
+        )
+
+
+def _check_no_overlap(
+    ctx: Ctx,
+    user_id: UUID,
+    day: date,
+    start: time,
+    end: time,
+    *,
+    ignore: tuple[UUID, ...] = (),
+    field: str = "start_time",
+) -> None:
+    """A person works at most one shift at a time: refuse one overlapping another that day."""
+    q = sa.select(shifts).where(
+        shifts.c.store_id == ctx.store_id,
+        shifts.c.user_id == user_id,
+        shifts.c.day == day,
+        shifts.c.status != "cancelled",
+        shifts.c.start_time < end,
+        shifts.c.end_time > start,
+    )
+    if ignore:
+        q = q.where(shifts.c.shift_id.not_in(ignore))
+    clash = ctx.conn.execute(q.limit(1)).first()
+    if clash is not None:
+        raise Conflict(
+            f"overlaps this person's shift {clash.start_time:%H:%M}–{clash.end_time:%H:%M} "
+            f"on {day.isoformat()}",
+            field=field,
+            shift_id=str(clash.shift_id),
+        )
+
+
+# ---------------------------------------------------------------- commands
+
+
+def plan_shift(
+    ctx: Ctx, cmd: ShiftIn, *, batch_id: UUID | None = None, prefix: str = ""
+) -> ShiftOut:
+    """Plan one shift for an active staff member, today or later, within staff hours."""
+    staff_row(ctx, cmd.user_id, field=prefix + "user_id")
+    if cmd.day < ctx.today:
+        raise ValidationFailed(
+            f"cannot plan a shift for a past day (today is {ctx.today.isoformat()})",
+            field=prefix + "day",
+        )
+    _check_times(ctx, cmd.start_time, cmd.end_time, prefix)
+    _check_no_overlap(
+        ctx, cmd.user_id, cmd.day, cmd.start_time, cmd.end_time, field=prefix + "start_time"
+    )
+    zone = ctx.store.zone
+    event = ctx.emit(
+        ShiftPlanned,
+        shift_id=uuid7(),
+        user_id=cmd.user_id,
+        day=cmd.day,
+        start_time=cmd.start_time,
+        end_time=cmd.end_time,
+        starts_at=local_instant(cmd.day, cmd.start_time, zone),
+        ends_at=local_instant(cmd.day, cmd.end_time, zone),
+        window=cmd.window,
+        note=cmd.note,
+        batch_id=batch_id,
+    )
+    return get_shift(ctx.conn, ctx.store_id, event.shift_id, ctx.now)
+
+
+def plan_shifts(ctx: Ctx, cmd: ShiftBatchIn) -> ShiftBatchOut:
+    """Plan many shifts in one go; any invalid one refuses the whole batch, naming it."""
+    batch_id = uuid7()
+    items = [
+        plan_shift(ctx, item, batch_id=batch_id, prefix=f"shifts[{i}].")
+        for i, item in enumerate(cmd.shifts)
+    ]
+    return ShiftBatchOut(batch_id=batch_id, items=items)
+
+
+def change_shift(ctx: Ctx, shift_id: UUID, cmd: ShiftChangeIn) -> ShiftOut:
+    """Move a planned shift's start or end, or change its window or note (same day)."""
+    row = shift_row(ctx.conn, ctx.store_id, shift_id)
+    _require_planned(ctx, row, "change")
+    start = row.start_time if cmd.start_time is None else cmd.start_time
+    end = row.end_time if cmd.end_time is None else cmd.end_time
+    _check_times(ctx, start, end, "")
+    _check_no_overlap(ctx, row.user_id, row.day, start, end, ignore=(shift_id,))
+    zone = ctx.store.zone
+    ctx.emit(
+        ShiftChanged,
+        shift_id=shift_id,
+        start_time=start,
+        end_time=end,
+        starts_at=local_instant(row.day, start, zone),
+        ends_at=local_instant(row.day, end, zone),
+        window=row.window_code if cmd.window is msgspec.UNSET else cmd.window,
+        note=row.note if cmd.note is msgspec.UNSET else cmd.note,
+    )
+    return get_shift(ctx.conn, ctx.store_id, shift_id, ctx.now)
+
+
+def cancel_shift(ctx: Ctx, shift_id: UUID, cmd: ShiftCancelIn) -> ShiftOut:
+    """Cancel a planned shift that has not started (取消排班)."""
+    row = shift_row(ctx.conn, ctx.store_id, shift_id)
+    _require_planned(ctx, row, "cancel")
+    ctx.emit(ShiftCancelled, shift_id=shift_id, reason=cmd.reason)
+    return get_shift(ctx.conn, ctx.store_id, shift_id, ctx.now)
+
+
+def swap_shifts(ctx: Ctx, cmd: ShiftSwapIn) -> ShiftSwapOut:
+    """Give each of two staff members the other's planned shift (换班)."""
+    if cmd.first_shift_id == cmd.second_shift_id:
+        raise ValidationFailed("swap two different shifts", field="second_shift_id")
+    first = shift_row(ctx.conn, ctx.store_id, cmd.first_shift_id)
+    second = shift_row(ctx.conn, ctx.store_id, cmd.second_shift_id)
+    if first.user_id == second.user_id:
+        raise ValidationFailed(
+            "both shifts belong to the same person; change the shift instead",
+            field="second_shift_id",
+        )
+    for row in (first, second):
+        _require_planned(ctx, row, "swap")
+    staff_row(ctx, second.user_id, field="second_shift_id")
+    staff_row(ctx, first.user_id, field="first_shift_id")
+    both = (first.shift_id, second.shift_id)
+    # Each person takes the other's shift: it must fit around their remaining shifts.
+    _check_no_overlap(
+        ctx,
+        second.user_id,
+        first.day,
+        first.start_time,
+        first.end_time,
+        ignore=both,
+        field="first_shift_id",
+    )
+    _check_no_overlap(
+        ctx,
+        first.user_id,
+        second.day,
+        second.start_time,
+        second.end_time,
+        ignore=both,
+        field="second_shift_id",
+    )
+    ctx.emit(
+        ShiftsSwapped,
+        first_shift_id=first.shift_id,
+        first_user_id=second.user_id,
+        second_shift_id=second.shift_id,
+        second_user_id=first.user_id,
+        reason=cmd.reason,
+    )
+    return ShiftSwapOut(
+        first=get_shift(ctx.conn, ctx.store_id, first.shift_id, ctx.now),
+        second=get_shift(ctx.conn, ctx.store_id, second.shift_id, ctx.now),
+    )
+
+
+def explain_absence(ctx: Ctx, shift_id: UUID, cmd: AbsenceReasonIn) -> ShiftOut:
+    """Record why nobody clocked in for a shift that is over (the person or a manager)."""
+    row = shift_row(ctx.conn, ctx.store_id, shift_id)
+    require_self_or_manager(ctx, row.user_id, "explain an absence")
+    state = _current_state(ctx, row)
+    if state != "absent":
+        raise IllegalTransition(
+            f"only an absence can be explained; the shift is {state}", state=state
+        )
+    ctx.emit(ShiftAbsenceExplained, shift_id=shift_id, reason=cmd.reason)
+    return get_shift(ctx.conn, ctx.store_id, shift_id, ctx.now)
