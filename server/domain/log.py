@@ -15,6 +15,9 @@ from sync.clock import HybridClock
 
 E = TypeVar("E", bound=Event)
 
+# Built once: constructing a statement per append costs more than executing it.
+_INSERT = events.insert()
+
 
 class EventLog:
     """Assigns the envelope of new events and inserts them; one instance per store node.
@@ -61,18 +64,19 @@ class EventLog:
             **payload,
         )
         conn.execute(
-            events.insert().values(
-                store_id=event.store_id,
-                seq=event.seq,
-                id=event.id,
-                type=tag_of(event),
-                hlc=event.hlc,
-                at=event.at,
-                actor=event.actor,
-                device=event.device,
-                v=event.v,
-                body=encode(event),
-            )
+            _INSERT,
+            {
+                "store_id": event.store_id,
+                "seq": event.seq,
+                "id": event.id,
+                "type": tag_of(event),
+                "hlc": event.hlc,
+                "at": event.at,
+                "actor": event.actor,
+                "device": event.device,
+                "v": event.v,
+                "body": encode(event),
+            },
         )
         self.next_seq += 1
         return event

@@ -40,6 +40,8 @@ from server.store.metrics import BATCH_SIZE, COMMANDS, COMMIT_SECONDS, EVENTS_AP
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
+_INSERT_KEY = idempotency_keys.insert()
+_FIND_KEY = sa.select(idempotency_keys).where(idempotency_keys.c.key == sa.bindparam("key"))
 _json = msgspec.json.Encoder()
 
 Command = Callable[[Ctx], Any]
@@ -231,9 +233,7 @@ class Writer:
     def _execute(self, conn: Connection, log_: EventLog, job: _Job) -> Outcome:
         idem = job.idempotency
         if idem is not None:
-            row = conn.execute(
-                sa.select(idempotency_keys).where(idempotency_keys.c.key == idem.key)
-            ).first()
+            row = conn.execute(_FIND_KEY, {"key": idem.key}).first()
             if row is not None:
                 if row.fingerprint != idem.fingerprint or row.username != idem.username:
                     raise IdempotencyMismatch(
@@ -246,14 +246,15 @@ class Writer:
         body = _json.encode(result)
         if idem is not None:
             conn.execute(
-                idempotency_keys.insert().values(
-                    key=idem.key,
-                    username=idem.username,
-                    fingerprint=idem.fingerprint,
-                    status_code=job.status_code,
-                    body=body,
-                    created_at=now,
-                )
+                _INSERT_KEY,
+                {
+                    "key": idem.key,
+                    "username": idem.username,
+                    "fingerprint": idem.fingerprint,
+                    "status_code": job.status_code,
+                    "body": body,
+                    "created_at": now,
+                },
             )
         return Outcome(job.status_code, body, replayed=False, events=ctx.emitted)
 
