@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from anyio import to_thread
 from sqlalchemy import Connection, Engine, event
 
-
 T = TypeVar("T")
 
 DB_FILE = "store.sqlite3"

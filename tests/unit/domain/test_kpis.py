@@ -42,14 +42,15 @@ def test_a_scripted_day(harness: Harness) -> None:
         )
         assert called.ticket_id == tickets[i].ticket_id
         at = OPEN + timedelta(minutes=wait)
-        h.run(lambda c: queue.start_service(c, called.ticket_id), now=at)
+        tid, score = called.ticket_id, 5 if i == 0 else 3
+        h.run(lambda c, tid=tid: queue.start_service(c, tid), now=at)
         h.run(
-            lambda c: queue.finish(c, called.ticket_id, FinishIn(outcome="completed")),
+            lambda c, tid=tid: queue.finish(c, tid, FinishIn(outcome="completed")),
             now=at + timedelta(minutes=4),
         )
         if i < 2:  # two ratings: 5 and 3
             h.run(
-                lambda c: queue.rate(c, called.ticket_id, RatingIn(score=5 if i == 0 else 3)),
+                lambda c, tid=tid, score=score: queue.rate(c, tid, RatingIn(score=score)),
                 now=at + timedelta(minutes=5),
             )
 
