@@ -15,6 +15,9 @@ from schema.api.common import Problem
 T = TypeVar("T")
 
 _encoder = msgspec.json.Encoder()
+_KEYED = frozenset({"POST", "PATCH"})
+"""Writes: each carries an Idempotency-Key, so sending one again cannot apply it twice."""
+_RETRYABLE = _KEYED | {"GET"}
 
 
 class ApiError(Exception):
@@ -36,8 +39,8 @@ class ApiError(Exception):
 class HttpCore:
     """Typed requests against one hallsync server.
 
-    Every POST carries an ``Idempotency-Key``; on a network error or a 503 the same request is
-    sent again with the same key, so a retry can never record a write twice.
+    Every write (POST, PATCH) carries an ``Idempotency-Key``; on a network error or a 503 the
+    same request is sent again with the same key, so a retry can never record a write twice.
     """
 
     def __init__(
@@ -90,7 +93,7 @@ class HttpCore:
         if body is not None:
             content = _encoder.encode(body)
             extra["Content-Type"] = "application/json"
-        if method == "POST":
+        if method in _KEYED:
             extra["Idempotency-Key"] = idempotency_key or str(uuid7())
         query = {k: v for k, v in (params or {}).items() if v is not None}
         attempt = 0
@@ -101,11 +104,11 @@ class HttpCore:
                     method, path, content=content, params=query, headers=self._headers(extra)
                 )
             except httpx.TransportError:
-                if attempt > self.retries or (method != "POST" and method != "GET"):
+                if attempt > self.retries or method not in _RETRYABLE:
                     raise
                 await asyncio.sleep(0.2 * 2**attempt)
                 continue
-            if resp.status_code == 503 and attempt <= self.retries:
+            if resp.status_code == 503 and attempt <= self.retries and method in _RETRYABLE:
                 await asyncio.sleep(0.2 * 2**attempt)
                 continue
             break

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import sys
-from datetime import time
+from datetime import UTC, datetime, time
 from pathlib import Path
+from typing import Any
 
 import click
 
+from server.cli_central import central
 from server.errors import HallsyncError
 from server.settings import StoreNodeSettings
+
+PROGRESS_MIN_EVENTS = 2000
+"""Show a progress bar when at least this many events wait for upload."""
+CLOCK_SKEW_WARN_SECONDS = 120
 
 DATA_DIR = click.option(
     "--data-dir",
@@ -42,36 +50,53 @@ def store() -> None:
 
 @store.command("init")
 @DATA_DIR
-@click.option("--store-id", required=True, help="Store code, e.g. S001.")
-@click.option("--name", required=True, help="The hall's name, e.g. 人民路营业厅.")
-@click.option("--region", required=True, help="Region code, e.g. east.")
+@click.option("--store-id", help="Store code, e.g. S001 (from central with --enroll).")
+@click.option("--name", help="The hall's name, e.g. 人民路营业厅 (from central with --enroll).")
+@click.option("--region", help="Region code, e.g. east (from central with --enroll).")
 @click.option("--tz", default="Asia/Shanghai", show_default=True, help="IANA time zone.")
 @click.option("--manager", default="manager", show_default=True, help="Manager's user name.")
 @click.option("--open", "open_time", default="08:00", callback=_parse_time, show_default=True)
 @click.option("--close", "close_time", default="20:00", callback=_parse_time, show_default=True)
+@click.option("--enroll", "code", metavar="CODE", help="Enroll with central with this code.")
+@click.option("--central", metavar="URL", help="Central's URL, e.g. ws://central:8000.")
+@click.option("--restore", is_flag=True, help="Rebuild a replaced node from central's copy.")
 def store_init(
     data_dir: Path,
-    store_id: str,
-    name: str,
-    region: str,
+    store_id: str | None,
+    name: str | None,
+    region: str | None,
     tz: str,
     manager: str,
     open_time: time,
     close_time: time,
+    code: str | None,
+    central: str | None,
+    restore: bool,
 ) -> None:
     """Create a store node: its database, settings and the manager's login.
 
-    The manager's password comes from HALLSYNC_MANAGER_PASSWORD, or is asked for.
+    Standalone, give --store-id, --name and --region. Enrolled with central, give --enroll CODE
+    (printed by `hallsync central enroll-store`) and --central URL: the store's identity, the
+    chain's contact key and the sync credential come from central. With --restore, a node that
+    replaces a dead one downloads the store's whole log from central and rebuilds from it.
+
+    The manager's password comes from HALLSYNC_MANAGER_PASSWORD, or is asked for. The chain's
+    key for customer contact hashes comes from HALLSYNC_CONTACT_KEY (at least 16 characters);
+    without it the node makes its own, and a customer is recognised in this store only.
     """
     from server.store.node import init_store
 
-    password = os.environ.get("HALLSYNC_MANAGER_PASSWORD")
-    if not password:
-        password = click.prompt(
-            f"Password for {manager}", hide_input=True, confirmation_prompt=True
-        )
-    if len(password) < 8:
-        raise click.BadParameter("the password needs at least 8 characters")
+    if code is not None or central is not None or restore:
+        if code is None or central is None:
+            raise click.UsageError("enrolling needs both --enroll CODE and --central URL")
+        if store_id or name or region:
+            raise click.UsageError("with --enroll, the store id, name and region come from central")
+        _init_enrolled(data_dir, code, central, manager, _manager_password(manager), restore)
+        return
+    if not (store_id and name and region):
+        raise click.UsageError("give --store-id, --name and --region (or --enroll and --central)")
+    contact_key = os.environ.get("HALLSYNC_CONTACT_KEY")
+    password = _manager_password(manager)
     try:
         init_store(
             data_dir,
@@ -81,12 +106,161 @@ def store_init(
             tz=tz,
             manager=manager,
             manager_password=password,
+            contact_key=contact_key,
             open_time=open_time,
             close_time=close_time,
         )
     except HallsyncError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"store node {store_id} initialised in {data_dir}; manager login: {manager}")
+    if not contact_key:
+        click.echo(
+            "note: no HALLSYNC_CONTACT_KEY given; customer phone numbers match within this store "
+            "only until the chain's key is set",
+            err=True,
+        )
+
+
+def _manager_password(manager: str) -> str:
+    password = os.environ.get("HALLSYNC_MANAGER_PASSWORD")
+    if not password:
+        password = click.prompt(
+            f"Password for {manager}", hide_input=True, confirmation_prompt=True
+        )
+    if len(password) < 8:
+        raise click.BadParameter("the password needs at least 8 characters")
+    return password
+
+
+def _progress_bar(what: str) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    return Progress(
+        f"[bold]{what}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+
+
+def _init_enrolled(
+    data_dir: Path, code: str, central: str, manager: str, password: str, restore: bool
+) -> None:
+    from server.store.node import init_enrolled
+
+    bar = _progress_bar("restoring events") if restore else None
+    task: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal task
+        assert bar is not None
+        if task is None:
+            task = bar.add_task("restore", total=total)
+        bar.update(task, completed=done, total=total)
+
+    try:
+        with bar or contextlib.nullcontext():
+            out = init_enrolled(
+                data_dir,
+                central_url=central,
+                code=code,
+                manager=manager,
+                manager_password=password,
+                restore=restore,
+                progress=progress if restore else None,
+            )
+    except HallsyncError as exc:
+        raise click.ClickException(exc.detail) from exc
+    except ValueError as exc:  # a malformed --central URL
+        raise click.BadParameter(str(exc), param_hint="--central") from exc
+    if out is None:
+        click.echo(f"restore of the store node in {data_dir} completed; manager login: {manager}")
+        return
+    done = "restored from central" if restore else "enrolled"
+    click.echo(f"store node {out.store_id} ({out.name}) {done} in {data_dir}; manager: {manager}")
+    skew = abs((out.central_time - datetime.now(UTC)).total_seconds())
+    if skew > CLOCK_SKEW_WARN_SECONDS:
+        click.echo(
+            f"warning: this machine's clock is {skew:.0f} s off central's; set it right "
+            "(events carry the store's wall-clock time)",
+            err=True,
+        )
+
+
+class _TryAgainLater(click.ClickException):
+    exit_code = 75  # EX_TEMPFAIL: a script may retry
+
+
+@store.command("sync")
+@DATA_DIR
+@click.option("--once", is_flag=True, help="Sync until caught up, then exit.")
+def store_sync(data_dir: Path, once: bool) -> None:
+    """Sync the enrolled node in DATA_DIR with central: upload its log, apply HQ events.
+
+    With --once, exits 0 when central holds the whole log and HQ events are applied; a failure
+    exits 75 when trying again later may work, 1 when it will not. Without --once, keeps
+    syncing (HALLSYNC_SYNC_MODE, HALLSYNC_SYNC_WINDOW) until interrupted.
+    """
+    from sync.errors import SyncError
+
+    try:
+        result = asyncio.run(_sync(data_dir, once))
+    except SyncError as exc:
+        if exc.retryable:
+            raise _TryAgainLater(f"sync failed: {exc.message} (try again later)") from exc
+        raise click.ClickException(f"sync failed: {exc.message}") from exc
+    except HallsyncError as exc:
+        raise click.ClickException(exc.detail) from exc
+    except ValueError as exc:  # a bad HALLSYNC_SYNC_* setting
+        raise click.ClickException(str(exc)) from exc
+    if result is not None:
+        click.echo(
+            f"caught up: central holds seq {result.acked_seq}, HQ cursor {result.hq_cursor} "
+            f"({result.hq_applied} HQ events applied, {result.quarantined} quarantined)"
+        )
+
+
+async def _sync(data_dir: Path, once: bool) -> Any:
+    from server.store.db import Reader
+    from server.store.node import open_store
+    from server.store.sync_service import SyncService, SyncSettings, read_enrollment
+    from server.store.writer import Writer
+
+    opened = open_store(data_dir)
+    reader = Reader(opened.engine)
+    enrollment = reader.run_sync(read_enrollment)
+    if enrollment is None:
+        opened.engine.dispose()
+        raise click.ClickException(
+            "this node is not enrolled with central; create it with `store init --enroll`"
+        )
+    writer = Writer(opened.engine, opened.store_id, contact_key=opened.contact_key)
+    settings = None if once else SyncSettings.from_env()
+    if settings is not None and settings.mode == "off":
+        opened.engine.dispose()
+        raise click.ClickException("HALLSYNC_SYNC_MODE is off; use --once to sync anyway")
+    service = SyncService(writer, reader, enrollment, settings=settings)
+    writer.on_commit.append(service.on_commit)
+    writer.start()
+    try:
+        if not once:
+            await service.start()
+            await asyncio.Event().wait()  # until Ctrl-C cancels us
+        status = await service.status()
+        if status.pending < PROGRESS_MIN_EVENTS:
+            return await service.run_once()
+        with _progress_bar("uploading events") as bar:
+            task = bar.add_task("upload", total=status.local_seq, completed=status.acked_seq)
+            return await service.run_once(
+                on_progress=lambda acked, local: bar.update(task, completed=acked, total=local)
+            )
+    finally:
+        await service.stop()
+        writer.stop()
+        opened.engine.dispose()
 
 
 @store.command("serve")
@@ -99,6 +273,7 @@ def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: s
     import uvicorn
 
     from server.store.app import create_app
+    from server.store.sync_service import SyncSettings
 
     settings = StoreNodeSettings.from_env(
         data_dir=data_dir, host=host, port=port, log_level=log_level
@@ -109,19 +284,23 @@ def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: s
         stream=sys.stderr,
     )
     try:
-        app = create_app(settings.data_dir)
+        app = create_app(settings.data_dir, sync_settings=SyncSettings.from_env())
     except HallsyncError as exc:
         raise click.ClickException(exc.detail) from exc
+    except ValueError as exc:  # a bad HALLSYNC_SYNC_* setting
+        raise click.ClickException(str(exc)) from exc
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        loop="uvloop",
-        http="httptools",
+        loop="auto",  # uvloop and httptools when installed (they are dependencies)
+        http="auto",
         access_log=False,
     )
 
+
+main.add_command(central)
 
 if __name__ == "__main__":
     main()

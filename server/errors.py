@@ -6,17 +6,21 @@
     ├── Unauthorized          401  unauthorized       no or bad credentials
     ├── Forbidden             403  forbidden          the role may not do this
     ├── NotFound              404  not_found          no such entity in this store
+    ├── IdempotencyMismatch   422  idempotency_key_reused  same key, different request
     ├── Conflict              409  conflict           illegal state transition or duplicate
     │   ├── IllegalTransition 409  illegal_transition e.g. closing an unresolved complaint
     │   ├── SerialUnavailable 409  serial_unavailable a serial not in stock, sold twice
     │   ├── InsufficientStock 409  insufficient_stock taking out more than is on hand
     │   ├── QueueEmpty        409  queue_empty        nothing waits that this window may call
-    │   ├── Incomplete        409  incomplete         required steps missing (checklist, training)
-    │   └── IdempotencyMismatch 422 idempotency_key_reused  same key, different request
+    │   └── Incomplete        409  incomplete         required steps missing (checklist, training)
+    ├── TooManyAttempts       429  too_many_attempts  too many failed logins; wait
     └── StorageError          503  storage_unavailable the database failed; retry
 
 Domain code raises these; the REST layer turns them into RFC 9457 problem details in one place
-(``server.store.problems``). Driver exceptions are translated at the boundary, never leaked.
+(``server.problems``). A 400 means the request does not fit the API's types (wrong type,
+unknown enum value, missing field: found by the framework); a 422 means it fits but breaks a
+business rule. Both name the offending field. Driver exceptions are translated at the
+boundary, never leaked.
 """
 
 from __future__ import annotations
@@ -86,8 +90,12 @@ class Incomplete(Conflict):
     code, title = "incomplete", "Required steps missing"
 
 
-class IdempotencyMismatch(Conflict):
+class IdempotencyMismatch(HallsyncError):
     code, status, title = "idempotency_key_reused", 422, "Idempotency key reused"
+
+
+class TooManyAttempts(HallsyncError):
+    code, status, retryable, title = "too_many_attempts", 429, True, "Too many attempts"
 
 
 class StorageError(HallsyncError):

@@ -8,10 +8,10 @@ value is not needed. Every domain that takes one keeps two derived values instea
   customer's complaints" works without the number being recoverable from the database or the
   synced log.
 
-The hash key (pepper) must be the same across the whole chain, or a number hashed in one store
-would not match in another or at HQ. Until a per-chain pepper comes from settings, it is read
-from ``HALLSYNC_CONTACT_PEPPER``, with a development default (``DEV_PEPPER``) that deployments
-must override. Callers may pass ``key=`` explicitly.
+The hash key must be the same across the whole chain, or a number hashed in one store would not
+match in another or at HQ. It is node configuration, never a constant: a store node keeps it in
+its database (set at ``store init`` from ``HALLSYNC_CONTACT_KEY``, later provisioned by central at
+enrollment) and hands it to commands and reads explicitly.
 
 Nothing here logs; error messages never include the value they reject.
 """
@@ -20,14 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
-
-PEPPER_ENV = "HALLSYNC_CONTACT_PEPPER"
-"""Environment variable holding the chain-wide hash key for contact data."""
-
-DEV_PEPPER = "hallsync-dev-contact-pepper"
-"""Development default only (a placeholder until the per-chain pepper comes from settings)."""
 
 _SEPARATORS = re.compile(r"[\s\-().]")
 _PHONE_PREFIX = re.compile(r"^(?:\+86|0086|86)(?=1\d{10}$)")
@@ -35,16 +28,18 @@ _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
 
 # In free text: an 18-character national ID, and a mobile number possibly written with a
-# country prefix or split by spaces/dashes. Not inside longer digit runs (order numbers, IMEIs).
+# country prefix and with a space, dash or dot between any two digits. Not inside longer digit
+# runs (order numbers, IMEIs). Legacy 15-digit IDs are not matched: they look like IMEIs, and
+# every one of them expired by 2013.
+_SEP = r"[\s.-]?"
 _ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
 _PHONE_IN_TEXT = re.compile(
-    r"(?<![\d+])(?:(?:\+|00)?86[\s-]?)?(1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})(?!\d)"
+    rf"(?<![\d+])(?:(?:\+|00)?86{_SEP})?(1{_SEP}[3-9](?:{_SEP}\d){{9}})(?![\d])"
 )
-
-
-def pepper() -> bytes:
-    """The hash key in force: ``HALLSYNC_CONTACT_PEPPER`` or the development default."""
-    return os.environ.get(PEPPER_ENV, DEV_PEPPER).encode()
+# Full-width digits and signs (what a Chinese IME types) read as their ASCII forms.
+_FULL_WIDTH = str.maketrans(
+    {**{chr(0xFF10 + i): str(i) for i in range(10)}, "＋": "+", "－": "-", "\u3000": " "}
+)
 
 
 def normalize_phone(raw: str) -> str:
@@ -95,13 +90,14 @@ def normalize_contact(value: str) -> str:
     return normalize_id_number(value)
 
 
-def hash_contact(value: str, key: bytes | None = None) -> str:
+def hash_contact(value: str, key: bytes) -> str:
     """Keyed hash (HMAC-SHA256, hex) of a phone or ID number, for matching without storing it.
 
     The value is normalised first, so ``+86 138-1234-5678`` and ``13812345678`` match.
     """
-    secret = pepper() if key is None else key
-    return hmac.new(secret, normalize_contact(value).encode(), hashlib.sha256).hexdigest()
+    if len(key) < 16:
+        raise ValueError("the contact hash key must be at least 16 bytes")
+    return hmac.new(key, normalize_contact(value).encode(), hashlib.sha256).hexdigest()
 
 
 def redact_text(text: str) -> str:
@@ -109,5 +105,13 @@ def redact_text(text: str) -> str:
 
     Staff type what the customer says; this keeps a raw number out of the log and the sync.
     """
+    if not any(c.isdigit() for c in text):
+        return text
+    text = text.translate(_FULL_WIDTH) if any("０" <= c <= "９" for c in text) else text
     text = _ID_IN_TEXT.sub(lambda m: m.group(1) + "********" + m.group(2).upper(), text)
-    return _PHONE_IN_TEXT.sub(lambda m: m.group(1) + "****" + m.group(2), text)
+    return _PHONE_IN_TEXT.sub(_mask_phone_match, text)
+
+
+def _mask_phone_match(m: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", m.group(1))
+    return digits[:3] + "****" + digits[-4:]

@@ -56,7 +56,7 @@ def _field_errors(extra: Any) -> list[FieldError]:
     for item in extra if isinstance(extra, list) else []:
         if isinstance(item, dict):
             key = item.get("key")
-            source = item.get("source")
+            source = getattr(item.get("source"), "value", item.get("source"))
             name = f"{source}.{key}" if source and key else key
             errors.append(FieldError(field=name, message=str(item.get("message", ""))))
     return errors
@@ -68,7 +68,7 @@ def hallsync_error(request: Request[Any, Any, Any], exc: HallsyncError) -> Respo
     errors = [FieldError(field=e.get("field"), message=e["message"]) for e in raw_errors]
     if "field" in extra and not errors:
         errors = [FieldError(field=str(extra.pop("field")), message=exc.detail)]
-    return _respond(
+    response = _respond(
         request,
         Problem(
             type=TYPE_BASE + exc.code,
@@ -81,6 +81,9 @@ def hallsync_error(request: Request[Any, Any, Any], exc: HallsyncError) -> Respo
             extra=extra,
         ),
     )
+    if "retry_after" in extra:
+        response.headers["Retry-After"] = str(extra["retry_after"])
+    return response
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:

@@ -33,3 +33,34 @@ class StoreNodeSettings:
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class CentralSettings:
+    """How a central replica runs.
+
+    ``HALLSYNC_DATA_DIR`` holds ``central.toml`` (the database URL chosen at ``central init``)
+    or, without one, the embedded SQLite database. ``HALLSYNC_DATABASE_URL`` overrides the
+    file, e.g. ``postgresql+asyncpg://hallsync@db/hallsync`` for every replica of a deployment.
+    """
+
+    data_dir: Path
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    hq_poll_seconds: float = 5.0
+    """How often a sync connection looks for new HQ events to send down."""
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> CentralSettings:
+        values: dict[str, object] = {
+            "data_dir": Path(_env("HALLSYNC_DATA_DIR", "./data/central")),
+            "database_url": os.environ.get("HALLSYNC_DATABASE_URL") or None,
+            "host": _env("HALLSYNC_HOST", "127.0.0.1"),
+            "port": int(_env("HALLSYNC_PORT", "8000")),
+            "log_level": _env("HALLSYNC_LOG_LEVEL", "info"),
+            "hq_poll_seconds": float(_env("HALLSYNC_HQ_POLL_SECONDS", "5")),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

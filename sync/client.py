@@ -88,6 +88,7 @@ class ClientSession:
         self._reading = False
         self._out: list[ClientFrame] = []
         self._hq: list[HqToApply] = []
+        self._hq_received = hq_cursor  # highest HqBatch.upto received (or applied before)
         self._hq_applying = False
 
     # -------------------------------------------------------------- inputs
@@ -123,10 +124,18 @@ class ClientSession:
                 self.acked = self._sent = hw
             case Ack(seq=seq, quarantined=q):
                 self._require_ready()
-                if seq > self._sent:
-                    raise ProtocolViolation(f"ack of {seq} beyond what was sent ({self._sent})")
+                if seq > max(self._sent, self.local_seq):
+                    raise ProtocolViolation(
+                        f"ack of {seq} beyond the store's log ({self.local_seq})"
+                    )
                 if seq > self.acked:
                     self.acked = seq
+                # An ack can be beyond what this connection sent: an ingest of an earlier
+                # connection may still have committed after it dropped. Central holds those
+                # events, so skip ahead instead of sending them again, or refusing the ack as
+                # this used to (a non-retryable ProtocolViolation: the store then stalled until
+                # its next attempt, 5 minutes later).
+                self._sent = max(self._sent, seq)
                 self.quarantined += q
                 self._in_flight = [last for last in self._in_flight if last > seq]
             case Resend(from_seq=first):
@@ -137,9 +146,12 @@ class ClientSession:
                 self._in_flight.clear()
             case HqBatch(items=items, upto=upto):
                 self._require_ready()
-                if upto < self.hq_cursor:
-                    return  # a stale duplicate; already applied
-                fresh = [i for i in items if i.cursor > self.hq_cursor]
+                # Compare with what was *received*, not only applied: a duplicate of a batch
+                # still queued would otherwise be queued again and its events applied twice.
+                if upto <= self._hq_received:
+                    return  # a stale duplicate; already applied or queued
+                fresh = [i for i in items if i.cursor > self._hq_received]
+                self._hq_received = upto
                 self._hq.append(HqToApply(fresh, upto))
             case Error():
                 self.error = frame

@@ -129,12 +129,26 @@ def encode(frame: Frame) -> bytes:
 
 
 def decode_client_frame(data: bytes) -> Hello | Push | HqAck | Error:
-    """Decode a frame a store sent; raises ``msgspec.DecodeError``/``ValidationError``."""
-    frame: Hello | Push | HqAck | Error = _client_decoder.decode(data)
+    """Decode a frame a store sent; raises ``msgspec.DecodeError`` (``ValidationError`` is one)
+    and nothing else, whatever the bytes."""
+    try:
+        frame: Hello | Push | HqAck | Error = _client_decoder.decode(data)
+    except UnicodeDecodeError as exc:
+        raise _bad_text(exc) from exc
     return frame
 
 
 def decode_server_frame(data: bytes) -> Welcome | Ack | Resend | HqBatch | Error:
-    """Decode a frame central sent."""
-    frame: Welcome | Ack | Resend | HqBatch | Error = _server_decoder.decode(data)
+    """Decode a frame central sent; raises ``msgspec.DecodeError`` and nothing else."""
+    try:
+        frame: Welcome | Ack | Resend | HqBatch | Error = _server_decoder.decode(data)
+    except UnicodeDecodeError as exc:
+        raise _bad_text(exc) from exc
     return frame
+
+
+def _bad_text(exc: UnicodeDecodeError) -> msgspec.DecodeError:
+    # msgspec lets invalid UTF-8 in a msgpack str escape as UnicodeDecodeError, which is not a
+    # msgspec.DecodeError: adapters that catch only msgspec errors (as documented) would crash
+    # the connection on such a frame instead of answering ProtocolViolation.
+    return msgspec.DecodeError(f"invalid UTF-8 in a string: {exc.reason}")

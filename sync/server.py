@@ -95,6 +95,7 @@ class ServerSession:
         self._hq_in_flight: list[int] = []
         self._hq_loading = False
         self._hq_more = True  # there may be HQ events after _hq_sent
+        self._hq_notified = False  # hq_available() came while a load was running
         self._out: list[ServerFrame] = []
         self.close_with: SyncError | None = None
 
@@ -182,13 +183,27 @@ class ServerSession:
         if self.state == "closed":
             return
         self.high_water = max(self.high_water, high_water)
-        if self.high_water + 1 > self._expected and not self._pending:
-            self._expected = self.high_water + 1
+        # Another connection of this store (one that dropped while its ingest still ran) may
+        # have stored more than this one has: drop pending events central already holds and
+        # expect the next one after them, so the store's skip-ahead on this Ack is not met by
+        # a Resend and a round of replays.
+        held = self.high_water + 1 - self._pending_first
+        if self._pending and held > 0:
+            del self._pending[:held]
+            self._pending_first += held
+        if not self._pending:
+            self._expected = max(self._expected, self.high_water + 1)
+        if self._resend_from is not None and self._resend_from <= self.high_water:
+            # The gap is filled after all; the store skips ahead on this Ack and will not send
+            # from there again, so waiting for it would ignore every later push.
+            self._resend_from = None
         self._out.append(Ack(seq=self.high_water, quarantined=quarantined))
 
     def hq_available(self) -> None:
         """New HQ events may exist (e.g. a NOTIFY arrived): look again."""
         self._hq_more = True
+        if self._hq_loading:
+            self._hq_notified = True
 
     def hq_loaded(self, items: Iterable[HqItem], upto: int) -> None:
         """The answer to ``hq_request``: events addressed to the store up to cursor ``upto``."""
@@ -197,8 +212,13 @@ class ServerSession:
         if self.state != "ready":
             return
         if upto <= self._hq_sent:
-            self._hq_more = False
+            # Nothing new in this answer. But if a NOTIFY came while the query ran, the query's
+            # snapshot may predate the new event: look again instead of going idle, or the
+            # event waits for the next NOTIFY or reconnect (found by the simulation).
+            self._hq_more = self._hq_notified
+            self._hq_notified = False
             return
+        self._hq_notified = False
         self._out.append(HqBatch(items=batch, upto=upto))
         self._hq_sent = upto
         self._hq_in_flight.append(upto)
@@ -221,7 +241,8 @@ class ServerSession:
         return out
 
     def wants_state(self) -> bool:
-        """True once, after hello: load the store's high-water mark."""
+        """True from hello until ``state_loaded``: load the store's high-water mark (once; the
+        adapter remembers it started the load)."""
         return self.state == "loading"
 
     def ingest_request(self) -> IngestRequest | None:
@@ -245,6 +266,7 @@ class ServerSession:
         ):
             return None
         self._hq_loading = True
+        self._hq_notified = False
         return HqRequest(self.store_id, self._hq_sent, self.hq_batch)
 
     def _require_ready(self) -> None:

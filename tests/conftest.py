@@ -69,14 +69,19 @@ class Harness:
     actor: str = MANAGER
 
     def __post_init__(self) -> None:
-        self.engine, self.store_id, _ = open_store(self.data_dir)
+        opened = open_store(self.data_dir)
+        self.engine, self.store_id, self.contact_key = (
+            opened.engine,
+            opened.store_id,
+            opened.contact_key,
+        )
 
     def run(
         self, command: Callable[[Ctx], T], *, actor: str | None = None, now: datetime | None = None
     ) -> T:
         """Run a command as ``actor`` at ``now`` (UTC), committing if it succeeds."""
         at = now or self.now
-        writer = Writer(self.engine, self.store_id, clock=lambda: at)
+        writer = Writer(self.engine, self.store_id, contact_key=self.contact_key, clock=lambda: at)
         result: T = writer.run_now(command, actor=actor or self.actor, device="test")
         return result
 

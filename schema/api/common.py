@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
@@ -12,8 +13,12 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 """A human-readable name or title."""
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 """Free text: a description, a comment, a remedy."""
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-"""A machine code: SKU, window code, outcome code."""
+Code = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_:-][A-Za-z0-9_.:-]*\Z")
+]
+"""A machine code: SKU, window code, outcome code (no leading dot, no trailing newline)."""
+LocalTime = Annotated[time, msgspec.Meta(tz=False)]
+"""A store-local wall-clock time of day, without a UTC offset (``08:00``)."""
 
 
 class Page(msgspec.Struct, Generic[T], kw_only=True):

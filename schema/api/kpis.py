@@ -10,8 +10,8 @@ import msgspec
 class QueueKpis(msgspec.Struct, kw_only=True):
     visits: int
     """Tickets issued that day (客流量)."""
-    waiting_now: int
-    """Tickets waiting at the moment (only meaningful for today)."""
+    waiting_now: int | None
+    """Tickets waiting at the moment; null for a past day."""
     called: int
     """Tickets called at least once (the base of the wait figures)."""
     avg_wait_seconds: float | None
@@ -41,10 +41,10 @@ class SatisfactionKpis(msgspec.Struct, kw_only=True):
 class ComplaintKpis(msgspec.Struct, kw_only=True):
     opened: int
     """Complaints opened that day."""
-    open_now: int
-    """Unresolved complaints at the moment."""
-    overdue_now: int
-    """Of those, past their first-response or resolution due time."""
+    open_now: int | None
+    """Unresolved complaints at the moment; null for a past day."""
+    overdue_now: int | None
+    """Of those, past their first-response or resolution due time; null for a past day."""
 
 
 class SalesKpis(msgspec.Struct, kw_only=True):
@@ -62,7 +62,11 @@ class AttendanceKpis(msgspec.Struct, kw_only=True):
 
 
 class StoreKpisOut(msgspec.Struct, kw_only=True):
-    """The manager's view of one store-day (今日指标)."""
+    """The manager's view of one store-day (今日指标).
+
+    Figures named ``*_now`` (and stock-outs, open faults) describe the present moment, so they
+    are given for today only; every other figure is a fact of the day asked for.
+    """
 
     store_id: str
     day: date
@@ -72,8 +76,8 @@ class StoreKpisOut(msgspec.Struct, kw_only=True):
     satisfaction: SatisfactionKpis
     complaints: ComplaintKpis
     sales: SalesKpis
-    stockouts: int
-    """Active items with nothing on hand (缺货)."""
-    open_faults: int
-    """Equipment faults awaiting repair."""
+    stockouts: int | None
+    """Active items with nothing on hand (缺货) at the moment; null for a past day."""
+    open_faults: int | None
+    """Equipment faults awaiting repair at the moment; null for a past day."""
     attendance: AttendanceKpis

@@ -9,8 +9,8 @@ from uuid import UUID
 
 import msgspec
 
-from schema.api.common import Code, Name, Text
-from schema.events.ops import AttendanceStatus, FaultKind, FaultSeverity, TrainingKind
+from schema.api.common import Code, LocalTime, Name, Text
+from schema.events.ops import FaultKind, FaultSeverity, TrainingAttendanceStatus, TrainingKind
 
 Note = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 """Free text that must be given: a resolution, a reason, a scenario."""
@@ -159,8 +159,10 @@ class FireDrillIn(msgspec.Struct, kw_only=True):
 
     day: date
     """Store-local day of the drill."""
-    start_time: time
-    end_time: time
+    start_time: LocalTime
+    """Store-local wall-clock start (``HH:MM:SS``, no UTC offset)."""
+    end_time: LocalTime
+    """Store-local wall-clock end, after the start."""
     scenario: Note
     participants: StaffIds
     conducted_by: Name
@@ -216,7 +218,8 @@ class TrainingIn(msgspec.Struct, kw_only=True):
     kind: TrainingKind
     day: date
     """Store-local day of the session."""
-    start_time: time
+    start_time: LocalTime
+    """Store-local wall-clock start (``HH:MM:SS``, no UTC offset)."""
     duration_min: Annotated[int, msgspec.Meta(ge=5, le=600)]
     trainer: Name
     invited: StaffIds
@@ -224,7 +227,7 @@ class TrainingIn(msgspec.Struct, kw_only=True):
 
 class AttendanceEntryIn(msgspec.Struct, kw_only=True):
     user_id: UUID
-    status: AttendanceStatus
+    status: TrainingAttendanceStatus
     note: Text = ""
 
 
@@ -258,12 +261,14 @@ class TrainingOut(msgspec.Struct, kw_only=True):
     excused: int
 
 
-class AttendanceOut(msgspec.Struct, kw_only=True):
+class TrainingAttendanceOut(msgspec.Struct, kw_only=True):
+    """One staff member's attendance of a training session."""
+
     user_id: UUID
     username: str
     display_name: str
     invited: bool
-    status: AttendanceStatus | None
+    status: TrainingAttendanceStatus | None
     """Null until recorded."""
     note: str
     recorded_at: datetime | None
@@ -271,7 +276,7 @@ class AttendanceOut(msgspec.Struct, kw_only=True):
 
 
 class TrainingDetailOut(TrainingOut, kw_only=True):
-    attendance: list[AttendanceOut]
+    attendance: list[TrainingAttendanceOut]
 
 
 class MonthlyAttendanceOut(msgspec.Struct, kw_only=True):

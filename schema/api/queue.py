@@ -28,10 +28,12 @@ WindowStatus = Literal["closed", "open", "paused"]
 AppointmentStatus = Literal["booked", "checked_in", "cancelled", "no_show"]
 """Appointment states: 已预约 booked, 已签到 checked_in, 已取消 cancelled, 爽约 no_show."""
 
-WindowCode = Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=r"^[A-Z][A-Z0-9-]*$")]
+WindowCode = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=16, pattern=r"^[A-Z][A-Z0-9-]*\Z")
+]
 """A window's short code as shown above the desk: ``W1``, ``VIP``, ``C-2``."""
 Categories = Annotated[list[ServiceCategory], msgspec.Meta(min_length=1, max_length=9)]
-Phone = Annotated[str, msgspec.Meta(min_length=5, max_length=20, pattern=r"^\+?[0-9 ()\-]+$")]
+Phone = Annotated[str, msgspec.Meta(min_length=5, max_length=20, pattern=r"^\+?[0-9 ()\-]+\Z")]
 """A customer phone number as typed; stored only masked and hashed."""
 Score = Annotated[int, msgspec.Meta(ge=1, le=5)]
 """Satisfaction 1 (very dissatisfied) … 5 (very satisfied)."""

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import msgspec
 
-from schema.api.common import Code, Text
+from schema.api.common import Code, LocalTime, Text
 from schema.events.shifts import ReasonKind
 
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
@@ -44,9 +44,9 @@ class ShiftIn(msgspec.Struct, kw_only=True):
     """An active staff member."""
     day: date
     """Store-local day; today or later."""
-    start_time: time
-    """Store-local start, not before the hall opens."""
-    end_time: time
+    start_time: LocalTime
+    """Store-local start, not before the hall opens (no UTC offset)."""
+    end_time: LocalTime
     """Store-local end, after the start and at most 30 minutes after the hall closes."""
     window: Code | None = None
     """Window code (窗口) the person staffs, e.g. ``A1``."""
@@ -62,8 +62,8 @@ class ShiftBatchIn(msgspec.Struct, kw_only=True):
 class ShiftChangeIn(msgspec.Struct, kw_only=True):
     """Change a planned shift; omitted fields keep their value, ``null`` clears window/note."""
 
-    start_time: time | None = None
-    end_time: time | None = None
+    start_time: LocalTime | None = None
+    end_time: LocalTime | None = None
     window: Code | msgspec.UnsetType | None = msgspec.UNSET
     note: Text | msgspec.UnsetType | None = msgspec.UNSET
 
@@ -251,7 +251,7 @@ class ClockStatusOut(msgspec.Struct, kw_only=True):
     shifts_today: list[ShiftOut]
 
 
-class AttendanceToday(msgspec.Struct, kw_only=True, frozen=True):
+class AttendanceTodayOut(msgspec.Struct, kw_only=True, frozen=True):
     """Attendance counts of one store-day, for the store KPIs and the manager's dashboard.
 
     Counts are of planned (not cancelled) shifts, except ``unplanned`` (attendance records with

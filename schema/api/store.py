@@ -8,16 +8,16 @@ from uuid import UUID
 
 import msgspec
 
-from schema.api.common import Name
+from schema.api.common import LocalTime, Name
 from schema.events.store import Role
 
-Username = Annotated[str, msgspec.Meta(min_length=2, max_length=64, pattern=r"^[a-z0-9_.-]+$")]
+Username = Annotated[str, msgspec.Meta(min_length=2, max_length=64, pattern=r"^[a-z0-9_.-]+\Z")]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
 
 
 class LoginIn(msgspec.Struct, kw_only=True):
-    username: str
-    password: str
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
 class LoginOut(msgspec.Struct, kw_only=True):
@@ -42,7 +42,9 @@ class StaffIn(msgspec.Struct, kw_only=True):
 class StaffUpdate(msgspec.Struct, kw_only=True):
     role: Role | None = None
     active: bool | None = None
-    """Set ``false`` to deactivate (离职); deactivation cannot be undone."""
+    """``false`` deactivates (离职); ``true`` reactivates someone who left (needs ``password``)."""
+    password: Password | None = None
+    """A new password (reset by the manager)."""
 
 
 class StaffOut(msgspec.Struct, kw_only=True):
@@ -58,8 +60,10 @@ class StoreSettingsIn(msgspec.Struct, kw_only=True):
     """Change the store's operating settings; omitted fields keep their value."""
 
     name: Name | None = None
-    open_time: time | None = None
-    close_time: time | None = None
+    open_time: LocalTime | None = None
+    """Hall opens, store-local (``HH:MM:SS``, no UTC offset)."""
+    close_time: LocalTime | None = None
+    """Hall closes, store-local."""
     first_response_sla_hours: Annotated[int, msgspec.Meta(ge=1, le=720)] | None = None
     resolution_sla_hours: Annotated[int, msgspec.Meta(ge=1, le=2160)] | None = None
 

@@ -38,8 +38,12 @@ def encode(event: Event) -> bytes:
 
 
 def decode(data: bytes) -> Event:
-    """Decode one event from msgpack; raises ``msgspec.ValidationError`` on unknown or bad data."""
-    event: Event = _msgpack_decoder.decode(data)
+    """Decode one event from msgpack; raises a ``msgspec.DecodeError`` (or its subclass
+    ``ValidationError``) on unknown or bad data, and nothing else."""
+    try:
+        event: Event = _msgpack_decoder.decode(data)
+    except UnicodeDecodeError as exc:  # invalid UTF-8 in a string: bad data like any other
+        raise msgspec.DecodeError(f"invalid UTF-8 in event: {exc.reason}") from exc
     return event
 
 

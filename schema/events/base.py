@@ -8,9 +8,16 @@ events; each domain adds its payload fields in a subclass with a stable ``tag``.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
+
+FREE_TEXT = "free_text"
+
+FreeText = Annotated[str, msgspec.Meta(extra={FREE_TEXT: True})]
+"""Text typed by staff (a note, a description, a reason). Before such a field is recorded, phone
+and ID numbers in it are masked (``server.domain.context.Ctx.emit``), so none reaches the log."""
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from schema.events.base import Event
+from schema.events.base import Event, FreeText
 
 Channel = Literal["in_store", "hotline", "online"]
 """Where the complaint came in: 门店 in store, 热线 hotline, 线上 online."""
@@ -53,7 +53,7 @@ class ComplaintOpened(Event, tag="complaint.opened", frozen=True):
     """Where it came in (门店, 热线, 线上)."""
     category: Category
     """What it is about (服务态度, 计费, …)."""
-    description: str
+    description: FreeText
     """What the customer complains about, with any phone or ID number masked."""
     customer_phone_masked: str
     """Display form of the customer's mobile number, e.g. ``138****5678``."""
@@ -87,7 +87,7 @@ class ComplaintResponded(Event, tag="complaint.responded", frozen=True):
 
     complaint_id: UUID
     """The complaint this step belongs to."""
-    note: str
+    note: FreeText
     """What the customer was told, with any phone or ID number masked."""
     within_sla: bool
     """Whether ``at`` was no later than the complaint's first-response due time."""
@@ -102,7 +102,7 @@ class ComplaintEscalated(Event, tag="complaint.escalated", frozen=True):
     """Level escalated to; always higher than ``previous_level``."""
     previous_level: EscalationLevel
     """Level before this escalation (``none`` if never escalated)."""
-    reason: str
+    reason: FreeText
     """Why it was escalated, with any phone or ID number masked."""
 
 
@@ -111,7 +111,7 @@ class ComplaintResolved(Event, tag="complaint.resolved", frozen=True):
 
     complaint_id: UUID
     """The complaint this step belongs to."""
-    remedy: str
+    remedy: FreeText
     """What was done for the customer, with any phone or ID number masked."""
     verified: bool
     """Whether the investigation found the complaint justified (核实属实)."""
@@ -135,7 +135,7 @@ class ComplaintFeedbackRecorded(Event, tag="complaint.feedback_recorded", frozen
     """Whether the customer is satisfied with the resolution."""
     rating: int
     """Customer's rating of the resolution, 1 (worst) to 5 (best)."""
-    comment: str = ""
+    comment: FreeText = ""
     """The customer's words, with any phone or ID number masked."""
 
 
@@ -144,7 +144,7 @@ class ComplaintClosed(Event, tag="complaint.closed", frozen=True):
 
     complaint_id: UUID
     """The complaint this step belongs to."""
-    note: str = ""
+    note: FreeText = ""
     """Closing remark, with any phone or ID number masked."""
 
 
@@ -153,7 +153,7 @@ class ComplaintReopened(Event, tag="complaint.reopened", frozen=True):
 
     complaint_id: UUID
     """The complaint this step belongs to."""
-    reason: str
+    reason: FreeText
     """Why it was reopened, with any phone or ID number masked."""
     previous_status: ComplaintStatus
     """``resolved`` or ``closed``."""

@@ -19,7 +19,7 @@ from uuid import UUID
 
 import msgspec
 
-from schema.events.base import Event
+from schema.events.base import Event, FreeText
 
 ItemCategory = Literal["phone", "sim", "accessory", "supply"]
 """Item categories: 手机 phone, SIM卡 sim, 配件 accessory, 物资 supply (consumables, forms)."""
@@ -107,15 +107,15 @@ class StockMovement(Event, frozen=True, kw_only=True):
     """Store-local business day of the movement."""
     lines: list[MovementLine]
     """One line per SKU (a sale of serialised units: one line per unit)."""
-    note: str = ""
+    note: FreeText = ""
     """Free text from the person who recorded it."""
 
 
 class StockReceived(StockMovement, tag="stock.received", frozen=True, kw_only=True):
     """Goods were received into stock (入库) from a supplier or the carrier's warehouse."""
 
-    supplier: str
-    """Who delivered, e.g. the regional warehouse."""
+    supplier: FreeText
+    """Who delivered, e.g. the regional warehouse, as typed."""
     reference: str = ""
     """Delivery note or purchase order number."""
 
@@ -150,7 +150,7 @@ class StockTransferredIn(StockMovement, tag="stock.transferred_in", frozen=True,
 class StockReturned(StockMovement, tag="stock.returned", frozen=True, kw_only=True):
     """A customer brought goods back and they went back into stock (退货)."""
 
-    reason: str
+    reason: FreeText
     """Why the customer returned it, e.g. ``七天无理由``."""
     ticket_id: UUID | None = None
     """The queue ticket of the return visit, when there was one."""
@@ -161,7 +161,7 @@ class StockReturned(StockMovement, tag="stock.returned", frozen=True, kw_only=Tr
 class StockWrittenOff(StockMovement, tag="stock.written_off", frozen=True, kw_only=True):
     """Damaged or lost goods were written off (报损)."""
 
-    reason: str
+    reason: FreeText
     """What happened, e.g. ``屏幕摔碎``."""
 
 
@@ -179,7 +179,7 @@ class AdjustmentRequested(Event, tag="adjustment.requested", frozen=True, kw_onl
     """Signed change asked for, in units (never 0)."""
     serials: list[str] = []
     """Serialised items: the units added (delta > 0) or removed (delta < 0)."""
-    reason: str
+    reason: FreeText
     """Why the books are wrong, e.g. ``漏记入库``."""
 
 
@@ -188,7 +188,7 @@ class AdjustmentRejected(Event, tag="adjustment.rejected", frozen=True, kw_only=
 
     adjustment_id: UUID
     """The pending adjustment refused."""
-    note: str = ""
+    note: FreeText = ""
     """The manager's reason for refusing."""
 
 
@@ -207,11 +207,11 @@ class StockAdjusted(Event, tag="stock.adjusted", frozen=True, kw_only=True):
     """Signed change to on-hand, in units (never 0)."""
     serials: list[str] = []
     """Serialised items: the units that went into (delta > 0) or out of (delta < 0) stock."""
-    reason: str
+    reason: FreeText
     """Why the books were wrong (from the request)."""
     requested_by: str
     """Who asked for it (the approving manager is the event's actor)."""
-    note: str = ""
+    note: FreeText = ""
     """The approver's note."""
 
 
@@ -228,7 +228,7 @@ class CountOpened(Event, tag="count.opened", frozen=True, kw_only=True):
     ``skus`` then lists them."""
     skus: list[str]
     """The SKUs to count, resolved when the count opened."""
-    note: str = ""
+    note: FreeText = ""
     """Free text, e.g. ``周盘``."""
 
 
@@ -250,7 +250,7 @@ class CountCancelled(Event, tag="count.cancelled", frozen=True, kw_only=True):
 
     count_id: UUID
     """The open count abandoned."""
-    reason: str = ""
+    reason: FreeText = ""
     """Why it was abandoned."""
 
 

@@ -17,13 +17,14 @@ log rebuilds the same rows on the store node and on central.
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date
 from typing import Literal, get_args
 from uuid import UUID
 
 import msgspec
 
-from schema.events.base import Event
+from schema.api.common import LocalTime
+from schema.events.base import Event, FreeText
 
 FaultKind = Literal[
     "cash_register",
@@ -48,7 +49,7 @@ TrainingKind = Literal["service", "product", "privacy", "fire_safety", "other"]
 """Training topics: 服务规范 service, 产品业务 product, 个人信息保护 privacy,
 消防安全 fire_safety, 其他 other."""
 
-AttendanceStatus = Literal["present", "absent", "excused"]
+TrainingAttendanceStatus = Literal["present", "absent", "excused"]
 """Training attendance: 出席 present, 缺席 absent, 请假 excused."""
 
 
@@ -84,7 +85,7 @@ class ChecklistItemChecked(Event, tag="checklist.item_checked", frozen=True):
     """Code of the item checked."""
     ok: bool
     """True when the item is in order; false when it is not (a note says why)."""
-    note: str = ""
+    note: FreeText = ""
     """What was seen, required when not ok."""
     fault_id: UUID | None = None
     """The equipment fault reported for this item, when one was linked."""
@@ -117,7 +118,8 @@ class FaultReported(Event, tag="fault.reported", frozen=True):
     """The asset tag (资产编号) on the device, when it has one."""
     asset_name: str
     """Which device, in words, e.g. ``2号窗口打印机``."""
-    description: str
+    description: FreeText
+    """What is wrong, as the reporter put it."""
     severity: FaultSeverity
 
 
@@ -125,14 +127,15 @@ class FaultRepairStarted(Event, tag="fault.repair_started", frozen=True):
     """Technical support acknowledged the fault and started the repair."""
 
     fault_id: UUID
-    note: str = ""
+    note: FreeText = ""
+    """What support said or plans, if anything."""
 
 
 class FaultRepaired(Event, tag="fault.repaired", frozen=True):
     """The fault was repaired."""
 
     fault_id: UUID
-    resolution: str
+    resolution: FreeText
     """What was done (更换硒鼓, 重启网络…)."""
     time_to_repair_s: int
     """Seconds from the report (or from the latest reopening) to this repair."""
@@ -142,14 +145,16 @@ class FaultReopened(Event, tag="fault.reopened", frozen=True):
     """A repaired fault recurred; it is open again and its repair clock restarts now."""
 
     fault_id: UUID
-    reason: str
+    reason: FreeText
+    """How the fault showed up again."""
 
 
 class FaultCancelled(Event, tag="fault.cancelled", frozen=True):
     """The manager cancelled a mistaken fault report; it no longer counts as a fault."""
 
     fault_id: UUID
-    reason: str
+    reason: FreeText
+    """Why the report was a mistake."""
 
 
 # ---------------------------------------------------------------- fire safety
@@ -161,19 +166,19 @@ class FireDrillRecorded(Event, tag="fire_drill.recorded", frozen=True):
     drill_id: UUID
     day: date
     """Store-local day of the drill."""
-    start_time: time
+    start_time: LocalTime
     """Store-local wall-clock start."""
-    end_time: time
+    end_time: LocalTime
     """Store-local wall-clock end."""
     duration_min: int
     """Minutes from start to end."""
-    scenario: str
+    scenario: FreeText
     """What was drilled, e.g. ``营业厅后仓起火疏散``."""
     participants: tuple[UUID, ...]
     """User ids of the staff who took part."""
-    findings: str
+    findings: FreeText
     """What went well or wrong, and follow-ups."""
-    conducted_by: str
+    conducted_by: FreeText
     """Who led the drill (a staff member or the mall's fire officer), by name."""
 
 
@@ -183,13 +188,14 @@ class FireInspectionRecorded(Event, tag="fire_inspection.recorded", frozen=True)
     inspection_id: UUID
     day: date
     """Store-local day of the inspection."""
-    inspector: str
+    inspector: FreeText
     """Who inspected, by name."""
     passed: bool
     """True when nothing needs fixing."""
-    issues: tuple[str, ...]
+    issues: list[FreeText]
     """Problems found (blocked exit, expired extinguisher…); at least one when not passed."""
-    note: str = ""
+    note: FreeText = ""
+    """Anything else the inspector remarked."""
 
 
 # ---------------------------------------------------------------- training
@@ -199,15 +205,16 @@ class TrainingPlanned(Event, tag="training.planned", frozen=True):
     """A training session (培训) was planned, with the staff invited to it."""
 
     session_id: UUID
-    topic: str
+    topic: FreeText
+    """What the session is about, e.g. ``5G 套餐新政``."""
     kind: TrainingKind
     day: date
     """Store-local day of the session."""
-    start_time: time
+    start_time: LocalTime
     """Store-local wall-clock start."""
     duration_min: int
     """Planned length in minutes."""
-    trainer: str
+    trainer: FreeText
     """Who trains, by name."""
     invited: tuple[UUID, ...]
     """User ids of the staff expected to attend."""
@@ -218,8 +225,9 @@ class TrainingAttendanceRecorded(Event, tag="training.attendance_recorded", froz
 
     session_id: UUID
     user_id: UUID
-    status: AttendanceStatus
-    note: str = ""
+    status: TrainingAttendanceStatus
+    note: FreeText = ""
+    """Why absent or excused, if said."""
 
 
 class TrainingCompleted(Event, tag="training.completed", frozen=True):
@@ -238,7 +246,8 @@ class TrainingCancelled(Event, tag="training.cancelled", frozen=True):
     """The session will not take place."""
 
     session_id: UUID
-    reason: str
+    reason: FreeText
+    """Why the session is called off."""
 
 
 EVENTS: tuple[type[Event], ...] = (

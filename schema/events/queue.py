@@ -19,7 +19,7 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from schema.events.base import Event
+from schema.events.base import Event, FreeText
 
 ServiceCategory = Literal[
     "consultation",
@@ -138,7 +138,7 @@ class WindowPaused(Event, tag="window.paused", frozen=True):
 
     window_id: UUID
     reason: PauseReason
-    note: str | None = None
+    note: FreeText | None = None
     """Free text detail of the reason, if given."""
 
 
@@ -231,7 +231,8 @@ class TicketFinished(Event, tag="ticket.finished", frozen=True):
     outcome: Outcome
     service_seconds: int
     """Seconds of service over the whole visit (the sum over windows if it was transferred)."""
-    note: str | None = None
+    note: FreeText | None = None
+    """The clerk's remark on the visit."""
 
 
 class TicketTransferred(Event, tag="ticket.transferred", frozen=True):
@@ -252,7 +253,8 @@ class TicketTransferred(Event, tag="ticket.transferred", frozen=True):
     """If set, only this window may call the ticket next."""
     service_seconds: int
     """Seconds of service so far over the visit, including the segment this transfer ends."""
-    note: str | None = None
+    note: FreeText | None = None
+    """Why the ticket was transferred."""
 
 
 class TicketCancelled(Event, tag="ticket.cancelled", frozen=True):
@@ -270,7 +272,8 @@ class TicketRated(Event, tag="ticket.rated", frozen=True):
     ticket_id: UUID
     score: int
     """1 (very dissatisfied) … 5 (very satisfied)."""
-    comment: str | None
+    comment: FreeText | None
+    """The customer's words, if any."""
     served_by: str | None
     """Who served the ticket: ratings feed the staff rankings."""
     window_id: UUID | None
@@ -292,7 +295,8 @@ class AppointmentBooked(Event, tag="appointment.booked", frozen=True):
     """The customer's name as displayed: first character kept, the rest masked (``张*``)."""
     phone_masked: str
     phone_hash: str
-    note: str | None = None
+    note: FreeText | None = None
+    """Free text from whoever booked it."""
 
 
 class AppointmentCheckedIn(Event, tag="appointment.checked_in", frozen=True):
@@ -309,7 +313,8 @@ class AppointmentCancelled(Event, tag="appointment.cancelled", frozen=True):
     """The appointment was cancelled before check-in."""
 
     appointment_id: UUID
-    reason: str | None = None
+    reason: FreeText | None = None
+    """Why it was cancelled, if said."""
 
 
 class AppointmentNoShow(Event, tag="appointment.no_show", frozen=True):

@@ -10,11 +10,12 @@ node folds the log into the same rows without knowing the store's time zone or r
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from schema.events.base import Event
+from schema.api.common import LocalTime
+from schema.events.base import Event, FreeText
 
 ReasonKind = Literal["late", "early_leave"]
 """What a reason explains: lateness (迟到) or leaving early (早退)."""
@@ -29,9 +30,9 @@ class ShiftPlanned(Event, tag="shift.planned", frozen=True):
     """The staff member who works it (``staff.user_id``)."""
     day: date
     """Store-local calendar day of the shift."""
-    start_time: time
+    start_time: LocalTime
     """Store-local wall-clock start, e.g. 08:00."""
-    end_time: time
+    end_time: LocalTime
     """Store-local wall-clock end, after ``start_time`` on the same day."""
     starts_at: datetime
     """``day`` + ``start_time`` in the store's time zone, as a UTC instant."""
@@ -39,7 +40,7 @@ class ShiftPlanned(Event, tag="shift.planned", frozen=True):
     """``day`` + ``end_time`` in the store's time zone, as a UTC instant."""
     window: str | None = None
     """Window code (窗口) the person staffs, if assigned."""
-    note: str | None = None
+    note: FreeText | None = None
     """Free-text note from the manager."""
     batch_id: UUID | None = None
     """Set when the shift was planned in one bulk request with others (same id for all)."""
@@ -50,9 +51,9 @@ class ShiftChanged(Event, tag="shift.changed", frozen=True):
 
     shift_id: UUID
     """The shift changed."""
-    start_time: time
+    start_time: LocalTime
     """New store-local start."""
-    end_time: time
+    end_time: LocalTime
     """New store-local end."""
     starts_at: datetime
     """New start as a UTC instant."""
@@ -60,7 +61,7 @@ class ShiftChanged(Event, tag="shift.changed", frozen=True):
     """New end as a UTC instant."""
     window: str | None
     """New window code, or none."""
-    note: str | None
+    note: FreeText | None
     """New note, or none."""
 
 
@@ -69,7 +70,7 @@ class ShiftCancelled(Event, tag="shift.cancelled", frozen=True):
 
     shift_id: UUID
     """The shift cancelled."""
-    reason: str | None = None
+    reason: FreeText | None = None
     """Why, e.g. approved leave."""
 
 
@@ -84,7 +85,7 @@ class ShiftsSwapped(Event, tag="shift.swapped", frozen=True):
     """The other shift."""
     second_user_id: UUID
     """Who works ``second_shift_id`` from now on (the former owner of the first shift)."""
-    reason: str | None = None
+    reason: FreeText | None = None
     """Why the swap was agreed."""
 
 
@@ -93,7 +94,7 @@ class ShiftAbsenceExplained(Event, tag="shift.absence_explained", frozen=True):
 
     shift_id: UUID
     """The shift nobody clocked in for."""
-    reason: str
+    reason: FreeText
     """Why (sick leave, emergency, …), from the person or a manager."""
 
 
@@ -112,7 +113,7 @@ class ClockedIn(Event, tag="clock.in", frozen=True):
     """The planned shift this period works, or none for unplanned work (计划外)."""
     late_minutes: int
     """Whole minutes after the shift start, when beyond the grace period; else 0."""
-    on_behalf_reason: str | None = None
+    on_behalf_reason: FreeText | None = None
     """Set when a manager clocked in for the person: why (forgot, tablet down, …)."""
 
 
@@ -133,7 +134,7 @@ class ClockedOut(Event, tag="clock.out", frozen=True):
     """Total break minutes of the record."""
     worked_minutes: int
     """Clocked-in minutes minus break minutes."""
-    on_behalf_reason: str | None = None
+    on_behalf_reason: FreeText | None = None
     """Set when a manager clocked out for the person: why."""
 
 
@@ -148,7 +149,7 @@ class BreakStarted(Event, tag="clock.break_started", frozen=True):
     """Who takes the break."""
     started_at: datetime
     """UTC start of the break."""
-    on_behalf_reason: str | None = None
+    on_behalf_reason: FreeText | None = None
     """Set when a manager started the break for the person: why."""
 
 
@@ -167,7 +168,7 @@ class BreakEnded(Event, tag="clock.break_ended", frozen=True):
     """Whole minutes of this break."""
     total_break_minutes: int
     """Break minutes of the attendance record so far, this break included."""
-    on_behalf_reason: str | None = None
+    on_behalf_reason: FreeText | None = None
     """Set when a manager ended the break (or the clock-out) for the person: why."""
 
 
@@ -178,7 +179,7 @@ class AttendanceReasonRecorded(Event, tag="clock.reason_recorded", frozen=True):
     """The record explained."""
     kind: ReasonKind
     """Whether the reason explains the lateness or the early leave."""
-    reason: str
+    reason: FreeText
     """The explanation, free text."""
 
 

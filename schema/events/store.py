@@ -6,6 +6,7 @@ from datetime import time
 from typing import Literal
 from uuid import UUID
 
+from schema.api.common import LocalTime
 from schema.events.base import Event
 
 Role = Literal["greeter", "clerk", "tech", "admin", "manager"]
@@ -21,9 +22,9 @@ class StoreConfigured(Event, tag="store.configured", frozen=True):
     region: str
     tz: str
     """IANA time zone of the hall, e.g. ``Asia/Shanghai``; store-local days use it."""
-    open_time: time = time(8, 0)
+    open_time: LocalTime = time(8, 0)
     """Hall opens (营业开始), store-local."""
-    close_time: time = time(20, 0)
+    close_time: LocalTime = time(20, 0)
     """Hall closes (营业结束), store-local."""
     first_response_sla_hours: int = 24
     """Complaint first response due this many hours after it was opened."""
@@ -53,4 +54,10 @@ class StaffDeactivated(Event, tag="staff.deactivated", frozen=True):
     user_id: UUID
 
 
-EVENTS = (StoreConfigured, StaffAdded, StaffRoleChanged, StaffDeactivated)
+class StaffReactivated(Event, tag="staff.reactivated", frozen=True):
+    """A staff member who had left came back; they can log in again (with a new password)."""
+
+    user_id: UUID
+
+
+EVENTS = (StoreConfigured, StaffAdded, StaffRoleChanged, StaffDeactivated, StaffReactivated)

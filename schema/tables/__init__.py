@@ -1,6 +1,6 @@
 """SQLAlchemy tables of every domain, on one MetaData with a naming convention."""
 
-from schema.tables import complaints, core, inventory, ops, queue, shifts
+from schema.tables import complaints, core, inventory, ops, queue, shifts, sync
 from schema.tables.base import metadata
 
-__all__ = ["complaints", "core", "inventory", "metadata", "ops", "queue", "shifts"]
+__all__ = ["complaints", "core", "inventory", "metadata", "ops", "queue", "shifts", "sync"]

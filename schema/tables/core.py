@@ -61,7 +61,8 @@ credentials = sa.Table(
     sa.PrimaryKeyConstraint("username"),
 )
 
-# Node-local: the first answer to each Idempotency-Key, committed with the events it caused.
+# Node-local: the first answer to each Idempotency-Key of each user, committed with the events it
+# caused. Keys are per user (two tablets may count keys alike) and forgotten after a week.
 idempotency_keys = sa.Table(
     "idempotency_keys",
     metadata,
@@ -71,7 +72,7 @@ idempotency_keys = sa.Table(
     sa.Column("status_code", sa.SmallInteger, nullable=False),
     sa.Column("body", sa.LargeBinary, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False, index=True),
-    sa.PrimaryKeyConstraint("key"),
+    sa.PrimaryKeyConstraint("username", "key"),
 )
 
 # Node-local key/value facts about this node: which store it is, its token secret.

@@ -21,7 +21,8 @@ The state machine (``ComplaintStatus``)::
   asked again. The original due times stay in the log and the timeline.
 
 Customer numbers are validated, then only masked and hashed (``server.privacy``); phone or ID
-numbers typed into free text are masked before they reach the log.
+numbers typed into free text are masked before they reach the log (the events' ``FreeText``
+fields, masked by ``Ctx.emit``).
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ from schema.events.complaints import (
     ComplaintResponded,
 )
 from schema.tables.complaints import complaints
-from schema.tables.core import staff
 from server.domain import complaints_projection  # noqa: F401  (registers the projectors)
+from server.domain.common import actor_staff, require_manager, require_state, staff_member
 from server.domain.complaints_reads import (
     complaint_out,
     complaint_row,
@@ -66,7 +67,7 @@ from server.domain.complaints_reads import (
 )
 from server.domain.context import Ctx
 from server.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
-from server.privacy import mask_phone, redact_text
+from server.privacy import mask_phone
 
 __all__ = [
     "assign",
@@ -95,38 +96,23 @@ OWNER_ROLES = ("clerk", "manager")
 # ---------------------------------------------------------------- checks
 
 
-def _illegal(row: Any, action: str, hint: str = "") -> IllegalTransition:
-    detail = f"cannot {action} complaint {row.number}: it is {row.status}"
-    return IllegalTransition(detail + (f"; {hint}" if hint else ""), status=row.status)
-
-
-def _load(ctx: Ctx, complaint_id: UUID, action: str, allowed: tuple[str, ...]) -> Any:
+def _load(
+    ctx: Ctx, complaint_id: UUID, action: str, allowed: tuple[str, ...], hint: str = ""
+) -> Any:
     """The complaint's row, if it is in one of the ``allowed`` statuses for ``action``."""
     row = complaint_row(ctx.conn, ctx.store_id, complaint_id)
-    if row.status not in allowed:
-        raise _illegal(row, action)
+    require_state(row.status, allowed, action, f"complaint {row.number}", hint=hint)
     return row
 
 
-def _actor(ctx: Ctx) -> Any:
-    """The acting staff member's roster row (``None`` for a non-staff actor like ``system``)."""
-    return ctx.conn.execute(
-        sa.select(staff.c.user_id, staff.c.role).where(
-            staff.c.store_id == ctx.store_id, staff.c.username == ctx.actor, staff.c.active
-        )
-    ).first()
-
-
 def _require_manager(ctx: Ctx, action: str) -> None:
-    me = _actor(ctx)
-    if me is None or me.role != "manager":
-        raise Forbidden(f"only a manager may {action} a complaint")
+    require_manager(ctx.conn, ctx.store_id, ctx.actor, f"{action} a complaint")
 
 
 def _require_handler(ctx: Ctx, row: Any, action: str, *, unowned_ok: bool = False) -> None:
     """The actor must be the complaint's owner or a manager (or anyone, if it has no owner
     and ``unowned_ok``)."""
-    me = _actor(ctx)
+    me = actor_staff(ctx.conn, ctx.store_id, ctx.actor)
     if me is not None and (
         me.role == "manager" or me.user_id == row.owner_id or (unowned_ok and row.owner_id is None)
     ):
@@ -136,12 +122,7 @@ def _require_handler(ctx: Ctx, row: Any, action: str, *, unowned_ok: bool = Fals
 
 def _check_staff(ctx: Ctx, user_id: UUID, field: str) -> Any:
     """A staff member of this store (active or not: a complaint may outlive employment)."""
-    row = ctx.conn.execute(
-        sa.select(staff).where(staff.c.store_id == ctx.store_id, staff.c.user_id == user_id)
-    ).first()
-    if row is None:
-        raise ValidationFailed(f"no staff member {user_id} in this store", field=field)
-    return row
+    return staff_member(ctx.conn, ctx.store_id, user_id, field=field, active=False)
 
 
 def _result(ctx: Ctx, complaint_id: UUID) -> ComplaintDetailOut:
@@ -164,7 +145,7 @@ def _next_number(ctx: Ctx) -> str:
 
 def open_complaint(ctx: Ctx, cmd: ComplaintIn) -> ComplaintDetailOut:
     """Take in a complaint (受理); its SLA due times follow from the store's SLA hours now."""
-    phone_hash = customer_phone_hash(cmd.customer_phone)
+    phone_hash = customer_phone_hash(cmd.customer_phone, ctx.contact_key)
     if cmd.staff_id is not None:
         _check_staff(ctx, cmd.staff_id, "staff_id")
     # The queue ticket is kept as a reference only: tickets are another domain's projection and
@@ -177,7 +158,7 @@ def open_complaint(ctx: Ctx, cmd: ComplaintIn) -> ComplaintDetailOut:
         number=_next_number(ctx),
         channel=cmd.channel,
         category=cmd.category,
-        description=redact_text(cmd.description),
+        description=cmd.description,
         customer_phone_masked=mask_phone(cmd.customer_phone),
         customer_phone_hash=phone_hash,
         staff_id=cmd.staff_id,
@@ -215,15 +196,13 @@ def assign(ctx: Ctx, complaint_id: UUID, owner_id: UUID) -> ComplaintDetailOut:
 def respond(ctx: Ctx, complaint_id: UUID, note: str) -> ComplaintDetailOut:
     """Record the first response to the customer (首次响应), stamped now against its SLA."""
     row = complaint_row(ctx.conn, ctx.store_id, complaint_id)
-    if row.status == "open":
-        raise _illegal(row, "respond to", "assign an owner first")
-    if row.status != "assigned":
-        raise _illegal(row, "respond to", "the first response was already given")
+    hint = "assign an owner first" if row.status == "open" else "the first response was given"
+    require_state(row.status, ["assigned"], "respond to", f"complaint {row.number}", hint=hint)
     _require_handler(ctx, row, "respond to")
     ctx.emit(
         ComplaintResponded,
         complaint_id=complaint_id,
-        note=redact_text(note),
+        note=note,
         within_sla=ctx.now <= row.first_response_due_at,
     )
     return _result(ctx, complaint_id)
@@ -236,9 +215,9 @@ def escalate(ctx: Ctx, complaint_id: UUID, cmd: EscalateIn) -> ComplaintDetailOu
     current = row.escalation_level
     if ESCALATION_ORDER.index(cmd.level) <= ESCALATION_ORDER.index(current):
         raise IllegalTransition(
-            f"complaint {row.number} is already escalated to {current}; "
-            "escalation only goes up (manager → region → hq)",
-            status=row.status,
+            f"cannot escalate complaint {row.number} to {cmd.level}: it is {row.status} and "
+            f"already escalated to {current}; escalation only goes up (manager → region → hq)",
+            state=row.status,
             escalation_level=current,
         )
     ctx.emit(
@@ -246,18 +225,20 @@ def escalate(ctx: Ctx, complaint_id: UUID, cmd: EscalateIn) -> ComplaintDetailOu
         complaint_id=complaint_id,
         level=cmd.level,
         previous_level=current,
-        reason=redact_text(cmd.reason),
+        reason=cmd.reason,
     )
     return _result(ctx, complaint_id)
 
 
 def resolve(ctx: Ctx, complaint_id: UUID, cmd: ResolveIn) -> ComplaintDetailOut:
     """Resolve with a remedy (补救措施) and the verdict on whether the complaint was justified."""
+    hint = ""
     row = complaint_row(ctx.conn, ctx.store_id, complaint_id)
     if row.status in ("open", "assigned"):
-        raise _illegal(row, "resolve", "give the first response first")
-    if row.status not in ("responded", "reopened"):
-        raise _illegal(row, "resolve")
+        hint = "give the first response first"
+    require_state(
+        row.status, ["responded", "reopened"], "resolve", f"complaint {row.number}", hint=hint
+    )
     _require_handler(ctx, row, "resolve")
     staff_id = row.staff_id
     if cmd.staff_id is not None:
@@ -265,7 +246,7 @@ def resolve(ctx: Ctx, complaint_id: UUID, cmd: ResolveIn) -> ComplaintDetailOut:
     ctx.emit(
         ComplaintResolved,
         complaint_id=complaint_id,
-        remedy=redact_text(cmd.remedy),
+        remedy=cmd.remedy,
         verified=cmd.verified,
         staff_id=staff_id,
         counts_against_staff=(
@@ -281,13 +262,17 @@ def record_feedback(ctx: Ctx, complaint_id: UUID, cmd: FeedbackIn) -> ComplaintD
     """Record the customer's feedback on the resolution (回访), once per resolution."""
     row = _load(ctx, complaint_id, "record feedback on", ("resolved",))
     if row.feedback_at is not None:
-        raise _illegal(row, "record feedback on", "feedback on this resolution is already in")
+        raise IllegalTransition(
+            f"cannot record feedback on complaint {row.number}: it is {row.status}; "
+            "feedback on this resolution is already in",
+            state=row.status,
+        )
     ctx.emit(
         ComplaintFeedbackRecorded,
         complaint_id=complaint_id,
         satisfied=cmd.satisfied,
         rating=cmd.rating,
-        comment=redact_text(cmd.comment),
+        comment=cmd.comment,
     )
     return _result(ctx, complaint_id)
 
@@ -296,7 +281,7 @@ def close(ctx: Ctx, complaint_id: UUID, note: str = "") -> ComplaintDetailOut:
     """Close a resolved complaint (结案)."""
     _require_manager(ctx, "close")
     _load(ctx, complaint_id, "close", ("resolved",))
-    ctx.emit(ComplaintClosed, complaint_id=complaint_id, note=redact_text(note))
+    ctx.emit(ComplaintClosed, complaint_id=complaint_id, note=note)
     return _result(ctx, complaint_id)
 
 
@@ -307,7 +292,7 @@ def reopen(ctx: Ctx, complaint_id: UUID, reason: str) -> ComplaintDetailOut:
     ctx.emit(
         ComplaintReopened,
         complaint_id=complaint_id,
-        reason=redact_text(reason),
+        reason=reason,
         previous_status=row.status,
         resolution_due_at=ctx.now + timedelta(hours=ctx.store.resolution_sla_hours),
     )

@@ -22,7 +22,8 @@ from schema.api.complaints import (
     FeedbackOut,
 )
 from schema.tables.complaints import complaint_steps, complaints
-from server.errors import NotFound, ValidationFailed
+from server.domain.common import row_or_404
+from server.errors import ValidationFailed
 from server.privacy import hash_contact, is_mobile
 
 _c = complaints.c
@@ -139,12 +140,7 @@ def _step_out(row: Any) -> ComplaintStepOut:
 
 def complaint_row(conn: Connection, store_id: str, complaint_id: UUID) -> Any:
     """The projected row of one complaint; ``NotFound`` if the store has no such complaint."""
-    row = conn.execute(
-        sa.select(complaints).where(_c.store_id == store_id, _c.complaint_id == complaint_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"no complaint {complaint_id}")
-    return row
+    return row_or_404(conn, complaints, store_id, _c.complaint_id, complaint_id, "complaint")
 
 
 def get_complaint(
@@ -177,15 +173,13 @@ def list_complaints(
     owner_id: UUID | None = None,
     escalation_level: str | None = None,
     overdue: bool | None = None,
-    opened_from: date | None = None,
-    opened_to: date | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
 ) -> sa.Select[Any]:
     """The complaints query, newest first, filtered; the API layer pages it.
 
-    ``opened_from``/``opened_to`` are store-local days, both inclusive.
+    ``date_from``/``date_to`` bound the store-local day of intake, both inclusive.
     """
-    if opened_from is not None and opened_to is not None and opened_from > opened_to:
-        raise ValidationFailed("opened_from is after opened_to", field="opened_from")
     q = sa.select(complaints).where(_c.store_id == store_id)
     if status is not None:
         q = q.where(_c.status == status)
@@ -200,14 +194,14 @@ def list_complaints(
     if overdue is not None:
         clause = overdue_clause(now)
         q = q.where(clause if overdue else sa.not_(clause))
-    if opened_from is not None:
-        q = q.where(_c.opened_day >= opened_from)
-    if opened_to is not None:
-        q = q.where(_c.opened_day <= opened_to)
+    if date_from is not None:
+        q = q.where(_c.opened_day >= date_from)
+    if date_to is not None:
+        q = q.where(_c.opened_day <= date_to)
     return q.order_by(_c.opened_at.desc(), _c.complaint_id.desc())
 
 
-def customer_phone_hash(raw: str) -> str:
+def customer_phone_hash(raw: str, key: bytes) -> str:
     """Validate a customer's mobile number and return its matching hash (422 if it is not one)."""
     if not is_mobile(raw):
         # Never echo the value: it is personal data and error messages end up in logs.
@@ -215,12 +209,12 @@ def customer_phone_hash(raw: str) -> str:
             "customer_phone must be a mainland mobile number: 1[3-9] followed by 9 digits",
             field="customer_phone",
         )
-    return hash_contact(raw)
+    return hash_contact(raw, key)
 
 
-def search_by_phone(store_id: str, raw_phone: str) -> sa.Select[Any]:
+def search_by_phone(store_id: str, raw_phone: str, key: bytes) -> sa.Select[Any]:
     """A customer's complaints, matched by the hash of their number, newest first."""
-    digest = customer_phone_hash(raw_phone)
+    digest = customer_phone_hash(raw_phone, key)
     return (
         sa.select(complaints)
         .where(_c.store_id == store_id, _c.customer_phone_hash == digest)

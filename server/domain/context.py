@@ -2,22 +2,52 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from schema.events import Event
+from schema.events.base import FREE_TEXT
 from schema.tables.core import store_info
 from server.domain import projection
 from server.domain.log import EventLog
 from server.errors import NotFound
+from server.privacy import redact_text
 
 E = TypeVar("E", bound=Event)
+
+
+def _is_free_text(t: msgspec.inspect.Type) -> bool:
+    if isinstance(t, msgspec.inspect.Metadata):
+        return bool((t.extra or {}).get(FREE_TEXT)) or _is_free_text(t.type)
+    if isinstance(t, msgspec.inspect.UnionType):
+        return any(_is_free_text(u) for u in t.types)
+    if isinstance(t, msgspec.inspect.ListType):
+        return _is_free_text(t.item_type)
+    return False
+
+
+@functools.cache
+def free_text_fields(event_type: type[Event]) -> tuple[str, ...]:
+    """Names of the fields of an event type that hold staff-typed text (``FreeText``)."""
+    info = msgspec.inspect.type_info(event_type)
+    assert isinstance(info, msgspec.inspect.StructType)
+    return tuple(f.name for f in info.fields if _is_free_text(f.type))
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, list | tuple):
+        return type(value)(redact_text(v) if isinstance(v, str) else v for v in value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -69,6 +99,8 @@ class Ctx:
     device: str
     now: datetime
     """UTC-aware time of the command, taken once so all its events agree."""
+    contact_key: bytes
+    """Key of customer contact hashes (``server.privacy.hash_contact``)."""
     emitted: list[Event] = field(default_factory=list)
 
     @property
@@ -90,6 +122,9 @@ class Ctx:
 
     def emit(self, event_type: type[E], **payload: Any) -> E:
         """Append an event to the log and fold it into the projections, in this transaction."""
+        for name in free_text_fields(event_type):
+            if name in payload:
+                payload[name] = _redacted(payload[name])
         event = self.log.append(
             self.conn, event_type, payload, actor=self.actor, device=self.device, now=self.now
         )

@@ -27,6 +27,7 @@ from schema.events.inventory import (
     StockCounted,
 )
 from server.domain import inventory_reads as reads
+from server.domain.common import require_state
 from server.domain.context import Ctx
 from server.domain.inventory_moves import (
     Checked,
@@ -36,7 +37,7 @@ from server.domain.inventory_moves import (
     item_for,
 )
 from server.domain.inventory_serials import check_serials, serial_kind_of
-from server.errors import Conflict, IllegalTransition, SerialUnavailable, ValidationFailed
+from server.errors import Conflict, SerialUnavailable, ValidationFailed
 
 # ---------------------------------------------------------------- adjustments
 
@@ -93,10 +94,7 @@ def adjust(ctx: Ctx, cmd: AdjustmentIn) -> AdjustmentOut:
 
 def _pending(ctx: Ctx, adjustment_id: UUID, verb: str) -> AdjustmentOut:
     cur = reads.get_adjustment(ctx.conn, ctx.store_id, adjustment_id)
-    if cur.status != "pending":
-        raise IllegalTransition(
-            f"cannot {verb} an adjustment that is {cur.status}", state=cur.status
-        )
+    require_state(cur.status, ["pending"], verb, f"adjustment {adjustment_id}")
     return cur
 
 
@@ -160,8 +158,7 @@ def open_count(ctx: Ctx, cmd: CountIn) -> CountOut:
 
 def _open(ctx: Ctx, count_id: UUID, verb: str) -> None:
     row = reads.count_row(ctx.conn, ctx.store_id, count_id)
-    if row.status != "open":
-        raise IllegalTransition(f"cannot {verb} a count that is {row.status}", state=row.status)
+    require_state(row.status, ["open"], verb, f"stock count {count_id}")
 
 
 def record_count_line(ctx: Ctx, count_id: UUID, cmd: CountLineIn) -> CountOut:

@@ -7,6 +7,11 @@ Stock may not go negative at the store: taking out more than is on hand is refus
 and the on-hand figure, so the tablet can show what is really there. (A store node is the only
 writer of its own stock, so the books can always be kept whole here; a physical surplus is
 recorded with a receipt, a count or an adjustment, never by selling from nothing.)
+
+One request lists at most ``MAX_SERIALS`` serials over all its lines (a pallet of phones is a
+few hundred), which bounds the work one command does inside the single writer. Selling below
+the list price is the manager's decision. A sale or return made under a queue ticket names a
+ticket this node issued (tickets never come from elsewhere), so an unknown one is refused.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from schema.api.inventory import (
     MovementOut,
     ReceiveIn,
     ReturnIn,
+    ReturnLineIn,
     SaleIn,
     TransferInIn,
     TransferOutIn,
@@ -43,13 +49,24 @@ from schema.events.inventory import (
     StockTransferredOut,
     StockWrittenOff,
 )
+from schema.tables.queue import queue_tickets
 from server.domain import inventory_reads as reads
+from server.domain.common import actor_role, find_row
 from server.domain.context import Ctx
 from server.domain.inventory_serials import check_serial, check_serials, serial_kind_of
-from server.errors import Conflict, InsufficientStock, SerialUnavailable, ValidationFailed
+from server.errors import (
+    Conflict,
+    Forbidden,
+    InsufficientStock,
+    SerialUnavailable,
+    ValidationFailed,
+)
 
 SERIALISABLE = ("phone", "sim")
 """Only phones (IMEI) and SIM cards (ICCID) have serials to track."""
+
+MAX_SERIALS = 1000
+"""Most serials one request may list, over all its lines."""
 
 # ---------------------------------------------------------------- catalog
 
@@ -167,6 +184,31 @@ def check_line(ctx: Ctx, sku: str, qty: int | None, serials: Sequence[str], fiel
     return Checked(item, len(checked), checked, field)
 
 
+def cap_serials(lines: Sequence[LineIn | ReturnLineIn]) -> None:
+    """Refuse (422 naming the line) a request listing more than ``MAX_SERIALS`` serials.
+
+    Checked before any serial is validated, so an oversized request costs nothing.
+    """
+    total = 0
+    for i, line in enumerate(lines):
+        total += len(line.serials)
+        if total > MAX_SERIALS:
+            raise ValidationFailed(
+                f"one request may list at most {MAX_SERIALS} serials over all its lines; "
+                f"split it (line {i} brings it to {total})",
+                field=f"lines[{i}].serials",
+            )
+
+
+def check_ticket(ctx: Ctx, ticket_id: UUID | None) -> None:
+    """A sale or return names a queue ticket of this store, if any (else 422 ``ticket_id``)."""
+    if ticket_id is None:
+        return
+    t = queue_tickets
+    if find_row(ctx.conn, t, ctx.store_id, t.c.ticket_id, ticket_id) is None:
+        raise ValidationFailed(f"no queue ticket {ticket_id} in this store", field="ticket_id")
+
+
 def no_serial_twice(lines: Iterable[Checked]) -> None:
     """Refuse the same serial on two lines of one request."""
     seen: set[str] = set()
@@ -235,6 +277,7 @@ def _active(lines: Sequence[Checked]) -> None:
 
 
 def _plain_lines(ctx: Ctx, lines: Sequence[LineIn]) -> list[Checked]:
+    cap_serials(lines)
     checked = [
         check_line(ctx, ln.sku, ln.qty, ln.serials, f"lines[{i}]") for i, ln in enumerate(lines)
     ]
@@ -276,13 +319,24 @@ def receive(ctx: Ctx, cmd: ReceiveIn) -> MovementOut:
 
 
 def sell(ctx: Ctx, cmd: SaleIn) -> MovementOut:
-    """Sell goods to a customer (销售): a quantity of a plain item or one serial per line."""
+    """Sell goods to a customer (销售): a quantity of a plain item or one serial per line.
+
+    A price below the item's list price is a discount only the manager may give (403).
+    """
+    check_ticket(ctx, cmd.ticket_id)
     lines: list[Checked] = []
     for i, ln in enumerate(cmd.lines):
         field = f"lines[{i}]"
         item = item_for(ctx, ln.sku, f"{field}.sku")
         kind = serial_kind_of(item.category, item.serialised)
         price = ln.unit_price_cents if ln.unit_price_cents is not None else item.unit_price_cents
+        if price < item.unit_price_cents and not _by_manager(ctx):
+            raise Forbidden(
+                f"selling {ln.sku} at {price} fen, below its list price of "
+                f"{item.unit_price_cents} fen, needs a manager",
+                field=f"{field}.unit_price_cents",
+                list_price_cents=item.unit_price_cents,
+            )
         if kind is None:
             if ln.serial is not None:
                 raise ValidationFailed(f"{ln.sku} is not serialised", field=f"{field}.serial")
@@ -300,6 +354,10 @@ def sell(ctx: Ctx, cmd: SaleIn) -> MovementOut:
     check_takeout(ctx, lines)
     amount = sum((ln.unit_price_cents or 0) * ln.qty for ln in lines)
     return _emit(ctx, StockSold, lines, ticket_id=cmd.ticket_id, amount_cents=amount, note=cmd.note)
+
+
+def _by_manager(ctx: Ctx) -> bool:
+    return actor_role(ctx.conn, ctx.store_id, ctx.actor) == "manager"
 
 
 def transfer_out(ctx: Ctx, cmd: TransferOutIn) -> MovementOut:
@@ -360,6 +418,8 @@ def return_stock(ctx: Ctx, cmd: ReturnIn) -> MovementOut:
     Serialised units are refunded at the price each was sold for unless a price is given, so
     each becomes its own line.
     """
+    check_ticket(ctx, cmd.ticket_id)
+    cap_serials(cmd.lines)
     lines: list[Checked] = []
     for i, ln in enumerate(cmd.lines):
         line = check_line(ctx, ln.sku, ln.qty, ln.serials, f"lines[{i}]")

@@ -6,7 +6,9 @@ is the fold of the log: commutative per SKU, and identical when central replays 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -35,6 +37,7 @@ from schema.events.inventory import (
     StockWrittenOff,
 )
 from schema.tables import inventory as tables
+from server.domain.common import upsert
 from server.domain.projection import projects
 
 adjustments = tables.inventory_adjustments
@@ -60,21 +63,46 @@ _MOVES: dict[type[StockMovement], tuple[MovementKind, int, SerialStatus]] = {
 # ---------------------------------------------------------------- helpers
 
 
-def _bump(conn: Connection, store_id: str, sku: str, delta: int, at: datetime) -> int:
-    """Add ``delta`` to the SKU's on-hand and return the new figure."""
-    key = (stock.c.store_id == store_id, stock.c.sku == sku)
-    done = conn.execute(
-        stock.update().where(*key).values(on_hand=stock.c.on_hand + delta, updated_at=at)
+def _bump(conn: Connection, e: Event, deltas: Sequence[tuple[str, int]]) -> list[int]:
+    """Add each ``(sku, delta)`` to on-hand, in order; the on-hand after each, in that order.
+
+    One upsert per SKU (an atomic ``on_hand + delta``), sent as one ``executemany``, then one
+    read of the results, whatever the number of lines.
+    """
+    totals: dict[str, int] = {}
+    for sku, delta in deltas:
+        totals[sku] = totals.get(sku, 0) + delta
+    if not totals:
+        return []
+    upsert(
+        conn,
+        stock,
+        [
+            {"store_id": e.store_id, "sku": sku, "on_hand": total, "updated_at": e.at}
+            for sku, total in totals.items()
+        ],
+        ["store_id", "sku"],
+        increment=["on_hand"],
     )
-    if done.rowcount == 0:
-        conn.execute(
-            stock.insert().values(store_id=store_id, sku=sku, on_hand=delta, updated_at=at)
+    final: dict[str, int] = {
+        sku: on_hand
+        for sku, on_hand in conn.execute(
+            sa.select(stock.c.sku, stock.c.on_hand).where(
+                stock.c.store_id == e.store_id, stock.c.sku.in_(list(totals))
+            )
         )
-    return int(conn.execute(sa.select(stock.c.on_hand).where(*key)).scalar_one())
+    }
+    running = {sku: final[sku] - total for sku, total in totals.items()}
+    after: list[int] = []
+    for sku, delta in deltas:
+        running[sku] += delta
+        after.append(running[sku])
+    return after
 
 
-def _ledger(conn: Connection, e: Event, **row: Any) -> None:
-    """One ledger row; columns not given are empty."""
+def _ledger_row(e: Event, **row: Any) -> dict[str, Any]:
+    """One ledger row; columns not given are empty (every row has the same columns, so a
+    movement's rows go in as one ``executemany``)."""
     values: dict[str, Any] = {
         "store_id": e.store_id,
         "seq": e.seq,
@@ -90,47 +118,72 @@ def _ledger(conn: Connection, e: Event, **row: Any) -> None:
         "ticket_id": None,
     }
     values.update(row)
-    conn.execute(movements.insert().values(**values))
+    return values
 
 
-def _serial_moved(
+def _insert_all(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(table.insert(), rows)
+
+
+@dataclass(frozen=True)
+class _SerialMove:
+    """One serialised unit moving to ``status`` (``sale_price_cents`` is kept on a sale)."""
+
+    serial: str
+    sku: str
+    status: SerialStatus
+    sale_price_cents: int | None = None
+
+
+def _serials_moved(
     conn: Connection,
     e: Event,
+    moves: Sequence[_SerialMove],
     *,
-    serial: str,
-    sku: str,
-    status: SerialStatus,
     movement_id: UUID,
     kind: MovementKind,
     day: date,
-    sale_price_cents: int | None = None,
 ) -> None:
-    """Move one serialised unit to ``status`` and add the step to its history."""
-    key = (serials_t.c.store_id == e.store_id, serials_t.c.serial == serial)
-    values: dict[str, Any] = {
-        "sku": sku,
-        "status": status,
-        "last_movement_id": movement_id,
-        "updated_at": e.at,
-    }
-    if status == "sold":
-        values["sale_price_cents"] = sale_price_cents
-    if conn.execute(serials_t.update().where(*key).values(**values)).rowcount == 0:
-        values.setdefault("sale_price_cents", None)
-        conn.execute(serials_t.insert().values(store_id=e.store_id, serial=serial, **values))
-    conn.execute(
-        serial_history.insert().values(
-            store_id=e.store_id,
-            serial=serial,
-            movement_id=movement_id,
-            seq=e.seq,
-            kind=kind,
-            sku=sku,
-            status_after=status,
-            day=day,
-            at=e.at,
-            actor=e.actor,
-        )
+    """Move serialised units to their new status and add the step to each one's history.
+
+    A sale records the price each unit went for; any other move keeps the last sale price
+    (a return refunds it by default). Rows are upserted per set of columns, as an
+    ``executemany`` needs the same columns in every row.
+    """
+    rows = [
+        {
+            "store_id": e.store_id,
+            "serial": m.serial,
+            "sku": m.sku,
+            "status": m.status,
+            "last_movement_id": movement_id,
+            "updated_at": e.at,
+            **({"sale_price_cents": m.sale_price_cents} if m.status == "sold" else {}),
+        }
+        for m in moves
+    ]
+    for columns in {tuple(row) for row in rows}:
+        same = [row for row in rows if tuple(row) == columns]
+        upsert(conn, serials_t, same, ["store_id", "serial"])
+    _insert_all(
+        conn,
+        serial_history,
+        [
+            {
+                "store_id": e.store_id,
+                "serial": m.serial,
+                "movement_id": movement_id,
+                "seq": e.seq,
+                "kind": kind,
+                "sku": m.sku,
+                "status_after": m.status,
+                "day": day,
+                "at": e.at,
+                "actor": e.actor,
+            }
+            for m in moves
+        ],
     )
 
 
@@ -139,20 +192,23 @@ def _serial_moved(
 
 @projects(ItemDefined)
 def _item_defined(conn: Connection, e: ItemDefined) -> None:
-    values = {
-        "name": e.name,
-        "category": e.category,
-        "unit_price_cents": e.unit_price_cents,
-        "serialised": e.serialised,
-        "active": e.active,
-        "updated_at": e.at,
-    }
-    key = (items.c.store_id == e.store_id, items.c.sku == e.sku)
-    # Update-then-insert keeps ``created_at`` of a redefined item.
-    if conn.execute(items.update().where(*key).values(**values)).rowcount == 0:
-        conn.execute(
-            items.insert().values(store_id=e.store_id, sku=e.sku, created_at=e.at, **values)
-        )
+    upsert(
+        conn,
+        items,
+        {
+            "store_id": e.store_id,
+            "sku": e.sku,
+            "name": e.name,
+            "category": e.category,
+            "unit_price_cents": e.unit_price_cents,
+            "serialised": e.serialised,
+            "active": e.active,
+            "created_at": e.at,
+            "updated_at": e.at,
+        },
+        ["store_id", "sku"],
+        insert_only=["created_at"],  # a redefined item keeps when it was first defined
+    )
 
 
 @projects(ItemPriceChanged)
@@ -190,39 +246,32 @@ def _moved(conn: Connection, e: StockMovement) -> None:
         header.update(reason=e.reason, ticket_id=e.ticket_id)
     elif isinstance(e, StockWrittenOff):
         header.update(reason=e.reason)
+    after = _bump(conn, e, [(line.sku, sign * line.qty) for line in e.lines])
+    ledger: list[dict[str, Any]] = []
+    moves: list[_SerialMove] = []
     for line_no, line in enumerate(e.lines):
-        delta = sign * line.qty
-        after = _bump(conn, e.store_id, line.sku, delta, e.at)
         price = line.unit_price_cents
-        _ledger(
-            conn,
-            e,
-            movement_id=e.movement_id,
-            line_no=line_no,
-            kind=kind,
-            day=e.day,
-            sku=line.sku,
-            category=line.category,
-            qty=line.qty,
-            delta=delta,
-            on_hand_after=after,
-            serials=list(line.serials),
-            unit_price_cents=price,
-            amount_cents=None if price is None else price * line.qty,
-            **header,
-        )
-        for serial in line.serials:
-            _serial_moved(
-                conn,
+        ledger.append(
+            _ledger_row(
                 e,
-                serial=serial,
-                sku=line.sku,
-                status=serial_status,
                 movement_id=e.movement_id,
+                line_no=line_no,
                 kind=kind,
                 day=e.day,
-                sale_price_cents=price,
+                sku=line.sku,
+                category=line.category,
+                qty=line.qty,
+                delta=sign * line.qty,
+                on_hand_after=after[line_no],
+                serials=list(line.serials),
+                unit_price_cents=price,
+                amount_cents=None if price is None else price * line.qty,
+                **header,
             )
+        )
+        moves.extend(_SerialMove(s, line.sku, serial_status, price) for s in line.serials)
+    _insert_all(conn, movements, ledger)
+    _serials_moved(conn, e, moves, movement_id=e.movement_id, kind=kind, day=e.day)
 
 
 # ---------------------------------------------------------------- adjustments
@@ -257,57 +306,59 @@ def _adjustment_rejected(conn: Connection, e: AdjustmentRejected) -> None:
 
 @projects(StockAdjusted)
 def _adjusted(conn: Connection, e: StockAdjusted) -> None:
-    decided = {
-        "status": "approved",
-        "decided_by": e.actor,
-        "decided_at": e.at,
-        "decision_note": e.note,
-    }
-    key = (adjustments.c.store_id == e.store_id, adjustments.c.adjustment_id == e.adjustment_id)
-    if conn.execute(adjustments.update().where(*key).values(**decided)).rowcount == 0:
-        # A manager's own adjustment: no request came first.
-        conn.execute(
-            adjustments.insert().values(
-                store_id=e.store_id,
-                adjustment_id=e.adjustment_id,
+    # An approval decides the pending request; a manager's own adjustment had no request, so
+    # its row is created here. Either way the request's own fields are the first writer's.
+    upsert(
+        conn,
+        adjustments,
+        {
+            "store_id": e.store_id,
+            "adjustment_id": e.adjustment_id,
+            "sku": e.sku,
+            "delta": e.delta,
+            "serials": list(e.serials),
+            "reason": e.reason,
+            "requested_by": e.requested_by,
+            "requested_at": e.at,
+            "status": "approved",
+            "decided_by": e.actor,
+            "decided_at": e.at,
+            "decision_note": e.note,
+        },
+        ["store_id", "adjustment_id"],
+        insert_only=["sku", "delta", "serials", "reason", "requested_by", "requested_at"],
+    )
+    (after,) = _bump(conn, e, [(e.sku, e.delta)])
+    _insert_all(
+        conn,
+        movements,
+        [
+            _ledger_row(
+                e,
+                movement_id=e.adjustment_id,
+                line_no=0,
+                kind="adjust",
+                day=e.day,
                 sku=e.sku,
+                category=e.category,
+                qty=abs(e.delta),
                 delta=e.delta,
+                on_hand_after=after,
                 serials=list(e.serials),
                 reason=e.reason,
-                requested_by=e.requested_by,
-                requested_at=e.at,
-                **decided,
+                note=e.note,
             )
-        )
-    after = _bump(conn, e.store_id, e.sku, e.delta, e.at)
-    _ledger(
-        conn,
-        e,
-        movement_id=e.adjustment_id,
-        line_no=0,
-        kind="adjust",
-        day=e.day,
-        sku=e.sku,
-        category=e.category,
-        qty=abs(e.delta),
-        delta=e.delta,
-        on_hand_after=after,
-        serials=list(e.serials),
-        reason=e.reason,
-        note=e.note,
+        ],
     )
     status: SerialStatus = "in_stock" if e.delta > 0 else "written_off"
-    for serial in e.serials:
-        _serial_moved(
-            conn,
-            e,
-            serial=serial,
-            sku=e.sku,
-            status=status,
-            movement_id=e.adjustment_id,
-            kind="adjust",
-            day=e.day,
-        )
+    _serials_moved(
+        conn,
+        e,
+        [_SerialMove(s, e.sku, status) for s in e.serials],
+        movement_id=e.adjustment_id,
+        kind="adjust",
+        day=e.day,
+    )
 
 
 # ---------------------------------------------------------------- counts
@@ -381,49 +432,71 @@ def _counted(conn: Connection, e: StockCounted) -> None:
         .where(_count_key(e))
         .values(status="posted", closed_by=e.actor, closed_at=e.at, posted_day=e.day)
     )
-    for line_no, line in enumerate(e.lines):
-        conn.execute(
-            count_lines.update()
-            .where(_line_key(e, line.sku))
-            .values(
-                book=line.book,
-                variance=line.variance,
-                unit_price_cents=line.unit_price_cents,
-                missing=list(line.missing),
-                unexpected=list(line.unexpected),
-            )
+    if not e.lines:
+        return
+    conn.execute(
+        count_lines.update()
+        .where(
+            count_lines.c.store_id == e.store_id,
+            count_lines.c.count_id == e.count_id,
+            count_lines.c.sku == sa.bindparam("b_sku"),
         )
-        if line.variance == 0 and not line.missing and not line.unexpected:
-            continue  # nothing moved: no ledger row
-        after = _bump(conn, e.store_id, line.sku, line.variance, e.at)
-        _ledger(
-            conn,
-            e,
-            movement_id=e.count_id,
-            line_no=line_no,
-            kind="count",
-            day=e.day,
-            sku=line.sku,
-            category=line.category,
-            qty=abs(line.variance),
-            delta=line.variance,
-            on_hand_after=after,
-            serials=[*line.missing, *line.unexpected],
-            unit_price_cents=line.unit_price_cents,
-            amount_cents=line.variance * line.unit_price_cents,
-        )
-        moves: list[tuple[str, SerialStatus]] = [
-            *((s, "written_off") for s in line.missing),
-            *((s, "in_stock") for s in line.unexpected),
-        ]
-        for serial, status in moves:
-            _serial_moved(
-                conn,
+        .values(
+            book=sa.bindparam("b_book"),
+            variance=sa.bindparam("b_variance"),
+            unit_price_cents=sa.bindparam("b_price"),
+            missing=sa.bindparam("b_missing"),
+            unexpected=sa.bindparam("b_unexpected"),
+        ),
+        [
+            {
+                "b_sku": line.sku,
+                "b_book": line.book,
+                "b_variance": line.variance,
+                "b_price": line.unit_price_cents,
+                "b_missing": list(line.missing),
+                "b_unexpected": list(line.unexpected),
+            }
+            for line in e.lines
+        ],
+    )
+    # Lines where nothing moved get no ledger row.
+    moved = [
+        (line_no, line)
+        for line_no, line in enumerate(e.lines)
+        if line.variance != 0 or line.missing or line.unexpected
+    ]
+    after = _bump(conn, e, [(line.sku, line.variance) for _, line in moved])
+    _insert_all(
+        conn,
+        movements,
+        [
+            _ledger_row(
                 e,
-                serial=serial,
-                sku=line.sku,
-                status=status,
                 movement_id=e.count_id,
+                line_no=line_no,
                 kind="count",
                 day=e.day,
+                sku=line.sku,
+                category=line.category,
+                qty=abs(line.variance),
+                delta=line.variance,
+                on_hand_after=after[i],
+                serials=[*line.missing, *line.unexpected],
+                unit_price_cents=line.unit_price_cents,
+                amount_cents=line.variance * line.unit_price_cents,
             )
+            for i, (line_no, line) in enumerate(moved)
+        ],
+    )
+    _serials_moved(
+        conn,
+        e,
+        [
+            *(_SerialMove(s, line.sku, "written_off") for _, line in moved for s in line.missing),
+            *(_SerialMove(s, line.sku, "in_stock") for _, line in moved for s in line.unexpected),
+        ],
+        movement_id=e.count_id,
+        kind="count",
+        day=e.day,
+    )

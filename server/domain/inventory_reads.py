@@ -25,6 +25,7 @@ from schema.api.inventory import (
     StockLevelOut,
 )
 from schema.tables import inventory as tables
+from server.domain.common import find_row, row_or_404
 from server.domain.inventory_serials import serial_kind_of
 from server.errors import NotFound
 
@@ -59,16 +60,11 @@ def item_out(row: Any) -> ItemOut:
 
 def item_row(conn: Connection, store_id: str, sku: str) -> Any | None:
     """The catalog row of a SKU, or None."""
-    return conn.execute(
-        sa.select(items).where(items.c.store_id == store_id, items.c.sku == sku)
-    ).first()
+    return find_row(conn, items, store_id, items.c.sku, sku)
 
 
 def get_item(conn: Connection, store_id: str, sku: str) -> ItemOut:
-    row = item_row(conn, store_id, sku)
-    if row is None:
-        raise NotFound(f"no item with SKU {sku}")
-    return item_out(row)
+    return item_out(row_or_404(conn, items, store_id, items.c.sku, sku, "item with SKU"))
 
 
 def list_items(
@@ -226,21 +222,21 @@ def list_movements(
     *,
     kind: str | None = None,
     sku: str | None = None,
-    day_from: date | None = None,
-    day_to: date | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
     reference: str | None = None,
     counterparty: str | None = None,
 ) -> sa.Select[Any]:
-    """Ledger rows, newest first, filtered by kind, SKU and store-local day range."""
+    """Ledger rows, newest first, filtered by kind, SKU and store-local days (inclusive)."""
     query = sa.select(movements).where(movements.c.store_id == store_id)
     if kind is not None:
         query = query.where(movements.c.kind == kind)
     if sku is not None:
         query = query.where(movements.c.sku == sku)
-    if day_from is not None:
-        query = query.where(movements.c.day >= day_from)
-    if day_to is not None:
-        query = query.where(movements.c.day <= day_to)
+    if date_from is not None:
+        query = query.where(movements.c.day >= date_from)
+    if date_to is not None:
+        query = query.where(movements.c.day <= date_to)
     if reference:
         query = query.where(movements.c.reference == reference)
     if counterparty:
@@ -358,14 +354,8 @@ def adjustment_out(row: Any) -> AdjustmentOut:
 
 
 def adjustment_row(conn: Connection, store_id: str, adjustment_id: UUID) -> Any:
-    row = conn.execute(
-        sa.select(adjustments).where(
-            adjustments.c.store_id == store_id, adjustments.c.adjustment_id == adjustment_id
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"no adjustment {adjustment_id}")
-    return row
+    key = adjustments.c.adjustment_id
+    return row_or_404(conn, adjustments, store_id, key, adjustment_id, "adjustment")
 
 
 def get_adjustment(conn: Connection, store_id: str, adjustment_id: UUID) -> AdjustmentOut:
@@ -388,12 +378,7 @@ def list_adjustments(
 
 
 def count_row(conn: Connection, store_id: str, count_id: UUID) -> Any:
-    row = conn.execute(
-        sa.select(counts).where(counts.c.store_id == store_id, counts.c.count_id == count_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"no stock count {count_id}")
-    return row
+    return row_or_404(conn, counts, store_id, counts.c.count_id, count_id, "stock count")
 
 
 def count_line_rows(conn: Connection, store_id: str, count_id: UUID) -> list[Any]:

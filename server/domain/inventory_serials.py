@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from schema.api.inventory import SerialKind
 from server.errors import ValidationFailed
 
-_IMEI = re.compile(r"^[0-9]{15}$")
-_ICCID = re.compile(r"^89[0-9]{17,18}$")
+# Matched with ``fullmatch``: the whole value, so a trailing newline is refused too.
+_IMEI = re.compile(r"[0-9]{15}")
+_ICCID = re.compile(r"89[0-9]{17,18}")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -39,12 +40,12 @@ def serial_kind_of(category: str, serialised: bool) -> SerialKind | None:
 def check_serial(value: str, kind: SerialKind, field: str) -> str:
     """Refuse (422 naming ``field``) a serial that is not a well-formed IMEI or ICCID."""
     if kind == "imei":
-        if not _IMEI.match(value):
+        if not _IMEI.fullmatch(value):
             raise ValidationFailed(f"IMEI {value!r} must be exactly 15 digits", field=field)
         if not luhn_ok(value):
             raise ValidationFailed(f"IMEI {value!r} has a wrong check digit", field=field)
     else:
-        if not _ICCID.match(value):
+        if not _ICCID.fullmatch(value):
             raise ValidationFailed(
                 f"ICCID {value!r} must be 19 or 20 digits starting with 89", field=field
             )

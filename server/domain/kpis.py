@@ -51,7 +51,9 @@ def _mean(values: list[int]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def queue_kpis(conn: Connection, store_id: str, day: date) -> tuple[QueueKpis, SatisfactionKpis]:
+def queue_kpis(
+    conn: Connection, store_id: str, day: date, *, today: bool = True
+) -> tuple[QueueKpis, SatisfactionKpis]:
     t = queue_tickets
     rows = conn.execute(
         sa.select(t.c.status, t.c.wait_seconds, t.c.service_seconds, t.c.score).where(
@@ -64,7 +66,7 @@ def queue_kpis(conn: Connection, store_id: str, day: date) -> tuple[QueueKpis, S
     no_shows = sum(r.status == "no_show" for r in rows)
     queue = QueueKpis(
         visits=len(rows),
-        waiting_now=sum(r.status == "waiting" for r in rows),
+        waiting_now=sum(r.status == "waiting" for r in rows) if today else None,
         called=len(waits),
         avg_wait_seconds=_mean(waits),
         p90_wait_seconds=percentile(waits, 0.9),
@@ -100,14 +102,16 @@ def store_kpis(
 ) -> StoreKpisOut:
     """Every KPI of one store-day; ``day`` defaults to the store-local today of ``now``."""
     zone = load_settings(conn, store_id).zone
-    day = day or now.astimezone(zone).date()
-    queue, satisfaction = queue_kpis(conn, store_id, day)
+    today = now.astimezone(zone).date()
+    day = day or today
+    is_today = day == today
+    queue, satisfaction = queue_kpis(conn, store_id, day, today=is_today)
     opened = conn.execute(
         sa.select(sa.func.count()).where(
             complaints.c.store_id == store_id, complaints.c.opened_day == day
         )
     ).scalar_one()
-    open_now, overdue_now = open_and_overdue(conn, store_id, now)
+    open_now, overdue_now = open_and_overdue(conn, store_id, now) if is_today else (None, None)
     att = attendance_today(conn, store_id, day, now=now)
     return StoreKpisOut(
         store_id=store_id,
@@ -117,8 +121,8 @@ def store_kpis(
         satisfaction=satisfaction,
         complaints=ComplaintKpis(opened=opened, open_now=open_now, overdue_now=overdue_now),
         sales=sales_kpis(conn, store_id, day),
-        stockouts=stockouts(conn, store_id),
-        open_faults=open_faults(conn, store_id),
+        stockouts=stockouts(conn, store_id) if is_today else None,
+        open_faults=open_faults(conn, store_id) if is_today else None,
         attendance=AttendanceKpis(
             planned=att.planned,
             clocked_in=att.clocked_in,

@@ -5,7 +5,7 @@ checklist can be signed off. Commands, projectors and reads; registered via ``se
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -26,9 +26,10 @@ from schema.events.ops import (
     ChecklistStarted,
 )
 from schema.tables.ops import ops_checklist_items, ops_checklists, ops_faults
+from server.domain.common import find_row, require_state, row_or_404, whole_minutes
 from server.domain.context import Ctx
 from server.domain.projection import projects
-from server.errors import IllegalTransition, Incomplete, NotFound, ValidationFailed
+from server.errors import Incomplete, NotFound, ValidationFailed
 
 STANDARD_ITEMS: tuple[ChecklistItemSpec, ...] = (
     ChecklistItemSpec(code="staff_on_time", label="员工按时到岗、着装规范"),
@@ -120,26 +121,32 @@ def _completed(conn: Connection, e: ChecklistCompleted) -> None:
 # ---------------------------------------------------------------- commands
 
 
-def start_checklist(ctx: Ctx) -> ChecklistOut:
+class Started(NamedTuple):
+    """What starting the day's checklist gave: the checklist, and whether this call created
+    it (False when it had been started already)."""
+
+    checklist: ChecklistOut
+    created: bool
+
+
+def start_checklist(ctx: Ctx) -> Started:
     """Start today's checklist; if it is already started, return it unchanged (idempotent)."""
     day = ctx.today
-    if _row_by_day(ctx.conn, ctx.store_id, day) is None:
+    created = _row_by_day(ctx.conn, ctx.store_id, day) is None
+    if created:
         ctx.emit(ChecklistStarted, checklist_id=uuid7(), day=day, items=STANDARD_ITEMS)
-    return get_checklist_by_day(ctx.conn, ctx.store_id, day)
+    return Started(get_checklist_by_day(ctx.conn, ctx.store_id, day), created)
 
 
-def _open_checklist(ctx: Ctx, checklist_id: UUID) -> Any:
+def _open_checklist(ctx: Ctx, checklist_id: UUID, action: str) -> Any:
     row = _row(ctx.conn, ctx.store_id, checklist_id)
-    if row.status != "open":
-        raise IllegalTransition(
-            f"the checklist of {row.day} is already {row.status}", current=row.status
-        )
+    require_state(row.status, ["open"], action, f"the checklist of {row.day}")
     return row
 
 
 def check_item(ctx: Ctx, checklist_id: UUID, code: str, cmd: CheckItemIn) -> ChecklistOut:
     """Mark one item ok or not ok; checking it again replaces the earlier mark."""
-    row = _open_checklist(ctx, checklist_id)
+    row = _open_checklist(ctx, checklist_id, "check an item of")
     items = {i.code: i for i in _items(ctx.conn, ctx.store_id, checklist_id)}
     if code not in items:
         raise NotFound(f"the checklist of {row.day} has no item {code!r}")
@@ -147,12 +154,8 @@ def check_item(ctx: Ctx, checklist_id: UUID, code: str, cmd: CheckItemIn) -> Che
     if not cmd.ok and not note:
         raise ValidationFailed("say what is wrong when an item is not ok", field="note")
     if cmd.fault_id is not None:
-        found = ctx.conn.execute(
-            sa.select(ops_faults.c.fault_id).where(
-                ops_faults.c.store_id == ctx.store_id, ops_faults.c.fault_id == cmd.fault_id
-            )
-        ).first()
-        if found is None:
+        f = ops_faults
+        if find_row(ctx.conn, f, ctx.store_id, f.c.fault_id, cmd.fault_id) is None:
             raise ValidationFailed(f"no fault {cmd.fault_id} in this store", field="fault_id")
     ctx.emit(
         ChecklistItemChecked,
@@ -167,7 +170,7 @@ def check_item(ctx: Ctx, checklist_id: UUID, code: str, cmd: CheckItemIn) -> Che
 
 def complete_checklist(ctx: Ctx, checklist_id: UUID) -> ChecklistOut:
     """Sign the checklist off; refused while any item is unchecked."""
-    row = _open_checklist(ctx, checklist_id)
+    row = _open_checklist(ctx, checklist_id, "complete")
     items = _items(ctx.conn, ctx.store_id, checklist_id)
     unchecked = [i.code for i in items if i.status == "unchecked"]
     if unchecked:
@@ -181,7 +184,7 @@ def complete_checklist(ctx: Ctx, checklist_id: UUID) -> ChecklistOut:
         checklist_id=checklist_id,
         day=row.day,
         not_ok_items=tuple(i.code for i in items if i.status == "not_ok"),
-        minutes_after_open=int((ctx.now - opening).total_seconds() // 60),
+        minutes_after_open=whole_minutes(opening, ctx.now),
     )
     return get_checklist(ctx.conn, ctx.store_id, checklist_id)
 
@@ -190,14 +193,8 @@ def complete_checklist(ctx: Ctx, checklist_id: UUID) -> ChecklistOut:
 
 
 def _row(conn: Connection, store_id: str, checklist_id: UUID) -> Any:
-    row = conn.execute(
-        sa.select(ops_checklists).where(
-            ops_checklists.c.store_id == store_id, ops_checklists.c.checklist_id == checklist_id
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"no checklist {checklist_id}")
-    return row
+    c = ops_checklists
+    return row_or_404(conn, c, store_id, c.c.checklist_id, checklist_id, "checklist")
 
 
 def _row_by_day(conn: Connection, store_id: str, day: date) -> Any:
@@ -271,8 +268,8 @@ def list_checklists(
     conn: Connection,
     store_id: str,
     *,
-    since: date | None = None,
-    until: date | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
     status: ChecklistStatus | None = None,
 ) -> sa.Select[Any]:
     """Checklists by day (newest first) with their progress; the API layer pages it."""
@@ -297,10 +294,10 @@ def list_checklists(
         .outerjoin(progress, progress.c.checklist_id == c.c.checklist_id)
         .where(c.c.store_id == store_id)
     )
-    if since is not None:
-        q = q.where(c.c.day >= since)
-    if until is not None:
-        q = q.where(c.c.day <= until)
+    if date_from is not None:
+        q = q.where(c.c.day >= date_from)
+    if date_to is not None:
+        q = q.where(c.c.day <= date_to)
     if status is not None:
         q = q.where(c.c.status == status)
     return q.order_by(c.c.day.desc())

@@ -30,9 +30,9 @@ from schema.events.ops import (
     FaultSeverity,
 )
 from schema.tables.ops import ops_fault_steps, ops_faults
+from server.domain.common import blank_checked, elapsed_seconds, require_state, row_or_404
 from server.domain.context import Ctx
 from server.domain.projection import projects
-from server.errors import IllegalTransition, NotFound, ValidationFailed
 
 OPEN_STATUSES: tuple[FaultStatus, ...] = ("reported", "in_repair")
 """A fault in one of these states still needs a repair."""
@@ -142,13 +142,6 @@ def _cancelled(conn: Connection, e: FaultCancelled) -> None:
 # ---------------------------------------------------------------- commands
 
 
-def _required(text: str, field: str) -> str:
-    text = text.strip()
-    if not text:
-        raise ValidationFailed(f"{field} must not be blank", field=field)
-    return text
-
-
 def report_fault(ctx: Ctx, cmd: FaultIn) -> FaultDetailOut:
     """Record a new equipment fault (报修)."""
     event = ctx.emit(
@@ -157,8 +150,8 @@ def report_fault(ctx: Ctx, cmd: FaultIn) -> FaultDetailOut:
         day=ctx.today,
         kind=cmd.kind,
         asset_tag=cmd.asset_tag,
-        asset_name=_required(cmd.asset_name, "asset_name"),
-        description=_required(cmd.description, "description"),
+        asset_name=blank_checked(cmd.asset_name, "asset_name"),
+        description=blank_checked(cmd.description, "description"),
         severity=cmd.severity,
     )
     return get_fault(ctx.conn, ctx.store_id, event.fault_id)
@@ -166,8 +159,7 @@ def report_fault(ctx: Ctx, cmd: FaultIn) -> FaultDetailOut:
 
 def _transition(ctx: Ctx, fault_id: UUID, action: str) -> Any:
     row = _row(ctx.conn, ctx.store_id, fault_id)
-    if row.status not in _ALLOWED[action]:
-        raise IllegalTransition(f"cannot {action} a fault that is {row.status}", current=row.status)
+    require_state(row.status, _ALLOWED[action], action, f"the fault on {row.asset_name}")
     return row
 
 
@@ -184,8 +176,8 @@ def repair_fault(ctx: Ctx, fault_id: UUID, resolution: str) -> FaultDetailOut:
     ctx.emit(
         FaultRepaired,
         fault_id=fault_id,
-        resolution=_required(resolution, "resolution"),
-        time_to_repair_s=max(0, int((ctx.now - row.cycle_started_at).total_seconds())),
+        resolution=blank_checked(resolution, "resolution"),
+        time_to_repair_s=elapsed_seconds(row.cycle_started_at, ctx.now),
     )
     return get_fault(ctx.conn, ctx.store_id, fault_id)
 
@@ -193,14 +185,14 @@ def repair_fault(ctx: Ctx, fault_id: UUID, resolution: str) -> FaultDetailOut:
 def reopen_fault(ctx: Ctx, fault_id: UUID, reason: str) -> FaultDetailOut:
     """The fault came back after its repair; its repair clock restarts now."""
     _transition(ctx, fault_id, "reopen")
-    ctx.emit(FaultReopened, fault_id=fault_id, reason=_required(reason, "reason"))
+    ctx.emit(FaultReopened, fault_id=fault_id, reason=blank_checked(reason, "reason"))
     return get_fault(ctx.conn, ctx.store_id, fault_id)
 
 
 def cancel_fault(ctx: Ctx, fault_id: UUID, reason: str) -> FaultDetailOut:
     """Withdraw a mistaken report (manager); it stops counting as an open fault."""
     _transition(ctx, fault_id, "cancel")
-    ctx.emit(FaultCancelled, fault_id=fault_id, reason=_required(reason, "reason"))
+    ctx.emit(FaultCancelled, fault_id=fault_id, reason=blank_checked(reason, "reason"))
     return get_fault(ctx.conn, ctx.store_id, fault_id)
 
 
@@ -208,14 +200,7 @@ def cancel_fault(ctx: Ctx, fault_id: UUID, reason: str) -> FaultDetailOut:
 
 
 def _row(conn: Connection, store_id: str, fault_id: UUID) -> Any:
-    row = conn.execute(
-        sa.select(ops_faults).where(
-            ops_faults.c.store_id == store_id, ops_faults.c.fault_id == fault_id
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"no fault {fault_id}")
-    return row
+    return row_or_404(conn, ops_faults, store_id, ops_faults.c.fault_id, fault_id, "fault")
 
 
 def _fields(r: Any) -> dict[str, Any]:
@@ -271,8 +256,8 @@ def list_faults(
     kind: FaultKind | None = None,
     severity: FaultSeverity | None = None,
     open_only: bool = False,
-    since: date | None = None,
-    until: date | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
 ) -> sa.Select[Any]:
     """Faults, newest report first, filtered; the API layer pages it."""
     f = ops_faults
@@ -285,10 +270,10 @@ def list_faults(
         q = q.where(f.c.severity == severity)
     if open_only:
         q = q.where(f.c.status.in_(OPEN_STATUSES))
-    if since is not None:
-        q = q.where(f.c.day >= since)
-    if until is not None:
-        q = q.where(f.c.day <= until)
+    if date_from is not None:
+        q = q.where(f.c.day >= date_from)
+    if date_to is not None:
+        q = q.where(f.c.day <= date_to)
     return q.order_by(f.c.reported_at.desc(), f.c.fault_id.desc())
 
 

@@ -6,7 +6,6 @@ exists every month, so the store-local day is what matters most.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -18,12 +17,12 @@ from uuid_utils.compat import uuid7
 from schema.api.common import Page
 from schema.api.ops import FireDrillIn, FireDrillOut, FireInspectionIn, FireInspectionOut
 from schema.events.ops import FireDrillRecorded, FireInspectionRecorded
-from schema.tables.core import staff
 from schema.tables.ops import ops_fire_drill_participants, ops_fire_drills, ops_fire_inspections
+from server.domain.common import blank_checked, known_staff, row_or_404, whole_minutes
 from server.domain.context import Ctx
 from server.domain.paging import paginate
 from server.domain.projection import projects
-from server.errors import NotFound, ValidationFailed
+from server.errors import ValidationFailed
 
 # ---------------------------------------------------------------- projectors
 
@@ -83,32 +82,6 @@ def _not_future(ctx: Ctx, day: date, what: str) -> None:
         )
 
 
-def known_staff(
-    conn: Connection, store_id: str, user_ids: Iterable[UUID], *, field: str, active: bool
-) -> tuple[UUID, ...]:
-    """The given user ids, de-duplicated in order, refusing any not on the store's roster
-    (or, with ``active``, no longer working there)."""
-    wanted = tuple(dict.fromkeys(user_ids))
-    q = sa.select(staff.c.user_id).where(staff.c.store_id == store_id, staff.c.user_id.in_(wanted))
-    if active:
-        q = q.where(staff.c.active)
-    found = set(conn.execute(q).scalars())
-    unknown = [str(u) for u in wanted if u not in found]
-    if unknown:
-        raise ValidationFailed(
-            f"not {'active ' if active else ''}staff of this store: {', '.join(unknown)}",
-            field=field,
-        )
-    return wanted
-
-
-def _text(value: str, field: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValidationFailed(f"{field} must not be blank", field=field)
-    return value
-
-
 def record_fire_drill(ctx: Ctx, cmd: FireDrillIn) -> FireDrillOut:
     """Record a fire drill that took place (today or earlier)."""
     _not_future(ctx, cmd.day, "a drill")
@@ -125,11 +98,11 @@ def record_fire_drill(ctx: Ctx, cmd: FireDrillIn) -> FireDrillOut:
         day=cmd.day,
         start_time=cmd.start_time,
         end_time=cmd.end_time,
-        duration_min=int((end - start).total_seconds() // 60),
-        scenario=_text(cmd.scenario, "scenario"),
+        duration_min=whole_minutes(start, end),
+        scenario=blank_checked(cmd.scenario, "scenario"),
         participants=participants,
         findings=cmd.findings.strip(),
-        conducted_by=_text(cmd.conducted_by, "conducted_by"),
+        conducted_by=blank_checked(cmd.conducted_by, "conducted_by"),
     )
     return get_fire_drill(ctx.conn, ctx.store_id, event.drill_id)
 
@@ -137,14 +110,14 @@ def record_fire_drill(ctx: Ctx, cmd: FireDrillIn) -> FireDrillOut:
 def record_fire_inspection(ctx: Ctx, cmd: FireInspectionIn) -> FireInspectionOut:
     """Record a fire inspection; a failed one must say what was wrong."""
     _not_future(ctx, cmd.day, "an inspection")
-    issues = tuple(i.strip() for i in cmd.issues if i.strip())
+    issues = [i.strip() for i in cmd.issues if i.strip()]
     if not cmd.passed and not issues:
         raise ValidationFailed("list the issues of a failed inspection", field="issues")
     event = ctx.emit(
         FireInspectionRecorded,
         inspection_id=uuid7(),
         day=cmd.day,
-        inspector=_text(cmd.inspector, "inspector"),
+        inspector=blank_checked(cmd.inspector, "inspector"),
         passed=cmd.passed,
         issues=issues,
         note=cmd.note.strip(),
@@ -186,11 +159,7 @@ def _drill_out(r: Any, participants: list[UUID]) -> FireDrillOut:
 
 def get_fire_drill(conn: Connection, store_id: str, drill_id: UUID) -> FireDrillOut:
     d = ops_fire_drills
-    row = conn.execute(
-        sa.select(d).where(d.c.store_id == store_id, d.c.drill_id == drill_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"no fire drill {drill_id}")
+    row = row_or_404(conn, d, store_id, d.c.drill_id, drill_id, "fire drill")
     return _drill_out(row, _participants(conn, store_id, [drill_id])[drill_id])
 
 
@@ -198,18 +167,18 @@ def page_fire_drills(
     conn: Connection,
     store_id: str,
     *,
-    since: date | None,
-    until: date | None,
+    date_from: date | None,
+    date_to: date | None,
     limit: int,
     offset: int,
 ) -> Page[FireDrillOut]:
     """One page of drills, newest first, with their participants."""
     d = ops_fire_drills
     q = sa.select(d).where(d.c.store_id == store_id)
-    if since is not None:
-        q = q.where(d.c.day >= since)
-    if until is not None:
-        q = q.where(d.c.day <= until)
+    if date_from is not None:
+        q = q.where(d.c.day >= date_from)
+    if date_to is not None:
+        q = q.where(d.c.day <= date_to)
     q = q.order_by(d.c.day.desc(), d.c.start_time.desc(), d.c.drill_id)
     page = paginate(conn, q, lambda r: r, limit=limit, offset=offset)
     people = _participants(conn, store_id, [r.drill_id for r in page.items])
@@ -237,11 +206,7 @@ def fire_inspection_out(r: Any) -> FireInspectionOut:
 
 def get_fire_inspection(conn: Connection, store_id: str, inspection_id: UUID) -> FireInspectionOut:
     i = ops_fire_inspections
-    row = conn.execute(
-        sa.select(i).where(i.c.store_id == store_id, i.c.inspection_id == inspection_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"no fire inspection {inspection_id}")
+    row = row_or_404(conn, i, store_id, i.c.inspection_id, inspection_id, "fire inspection")
     return fire_inspection_out(row)
 
 
@@ -249,17 +214,17 @@ def list_fire_inspections(
     conn: Connection,
     store_id: str,
     *,
-    since: date | None = None,
-    until: date | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
     passed: bool | None = None,
 ) -> sa.Select[Any]:
     """Inspections, newest first; the API layer pages it."""
     i = ops_fire_inspections
     q = sa.select(i).where(i.c.store_id == store_id)
-    if since is not None:
-        q = q.where(i.c.day >= since)
-    if until is not None:
-        q = q.where(i.c.day <= until)
+    if date_from is not None:
+        q = q.where(i.c.day >= date_from)
+    if date_to is not None:
+        q = q.where(i.c.day <= date_to)
     if passed is not None:
         q = q.where(i.c.passed == passed)
     return q.order_by(i.c.day.desc(), i.c.recorded_at.desc())

@@ -7,7 +7,6 @@ then completed (or cancelled). Monthly attendance per staff member feeds the tra
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -18,8 +17,8 @@ from uuid_utils.compat import uuid7
 
 from schema.api.ops import (
     AttendanceEntryIn,
-    AttendanceOut,
     MonthlyAttendanceOut,
+    TrainingAttendanceOut,
     TrainingDetailOut,
     TrainingIn,
     TrainingOut,
@@ -34,13 +33,17 @@ from schema.events.ops import (
 )
 from schema.tables.core import staff
 from schema.tables.ops import ops_training_attendance, ops_trainings
+from server.domain.common import (
+    blank_checked,
+    known_staff,
+    month_bounds,
+    month_name,
+    require_state,
+    upsert,
+)
 from server.domain.context import Ctx
-from server.domain.ops_safety import known_staff
 from server.domain.projection import projects
-from server.errors import Conflict, IllegalTransition, Incomplete, NotFound, ValidationFailed
-
-MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
-"""A store-local month, ``YYYY-MM``."""
+from server.errors import Conflict, Incomplete, NotFound, ValidationFailed
 
 # ---------------------------------------------------------------- projectors
 
@@ -83,22 +86,24 @@ def _planned(conn: Connection, e: TrainingPlanned) -> None:
 
 @projects(TrainingAttendanceRecorded)
 def _attendance(conn: Connection, e: TrainingAttendanceRecorded) -> None:
-    a = ops_training_attendance
-    key = (a.c.store_id == e.store_id, a.c.session_id == e.session_id, a.c.user_id == e.user_id)
-    values = {"status": e.status, "note": e.note, "recorded_at": e.at, "recorded_by": e.actor}
-    # An invited member's row exists from planning; anyone else joined uninvited (walk-in).
-    if conn.execute(sa.select(a.c.user_id).where(*key)).first() is None:
-        conn.execute(
-            a.insert().values(
-                store_id=e.store_id,
-                session_id=e.session_id,
-                user_id=e.user_id,
-                invited=False,
-                **values,
-            )
-        )
-    else:
-        conn.execute(a.update().where(*key).values(**values))
+    # An invited member's row exists from planning; anyone else joined uninvited (walk-in),
+    # which only the row's creation says.
+    upsert(
+        conn,
+        ops_training_attendance,
+        {
+            "store_id": e.store_id,
+            "session_id": e.session_id,
+            "user_id": e.user_id,
+            "invited": False,
+            "status": e.status,
+            "note": e.note,
+            "recorded_at": e.at,
+            "recorded_by": e.actor,
+        },
+        ["store_id", "session_id", "user_id"],
+        insert_only=["invited"],
+    )
 
 
 @projects(TrainingCompleted)
@@ -128,25 +133,18 @@ def _set(conn: Connection, store_id: str, session_id: UUID, **values: Any) -> No
 # ---------------------------------------------------------------- commands
 
 
-def _text(value: str, field: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValidationFailed(f"{field} must not be blank", field=field)
-    return value
-
-
 def plan_training(ctx: Ctx, cmd: TrainingIn) -> TrainingDetailOut:
     """Plan a session and invite active staff members to it."""
     invited = known_staff(ctx.conn, ctx.store_id, cmd.invited, field="invited", active=True)
     event = ctx.emit(
         TrainingPlanned,
         session_id=uuid7(),
-        topic=_text(cmd.topic, "topic"),
+        topic=blank_checked(cmd.topic, "topic"),
         kind=cmd.kind,
         day=cmd.day,
         start_time=cmd.start_time,
         duration_min=cmd.duration_min,
-        trainer=_text(cmd.trainer, "trainer"),
+        trainer=blank_checked(cmd.trainer, "trainer"),
         invited=invited,
     )
     return get_training(ctx.conn, ctx.store_id, event.session_id)
@@ -154,10 +152,7 @@ def plan_training(ctx: Ctx, cmd: TrainingIn) -> TrainingDetailOut:
 
 def _planned_session(ctx: Ctx, session_id: UUID, action: str) -> Any:
     row = _row(ctx.conn, ctx.store_id, session_id)
-    if row.status != "planned":
-        raise IllegalTransition(
-            f"cannot {action} a training session that is {row.status}", current=row.status
-        )
+    require_state(row.status, ["planned"], action, f"training session {row.topic}")
     return row
 
 
@@ -212,7 +207,7 @@ def complete_training(ctx: Ctx, session_id: UUID) -> TrainingDetailOut:
 def cancel_training(ctx: Ctx, session_id: UUID, reason: str) -> TrainingDetailOut:
     """Call a planned session off."""
     _planned_session(ctx, session_id, "cancel")
-    ctx.emit(TrainingCancelled, session_id=session_id, reason=_text(reason, "reason"))
+    ctx.emit(TrainingCancelled, session_id=session_id, reason=blank_checked(reason, "reason"))
     return get_training(ctx.conn, ctx.store_id, session_id)
 
 
@@ -300,7 +295,7 @@ def get_training(conn: Connection, store_id: str, session_id: UUID) -> TrainingD
     """One session with everyone's attendance."""
     row = _row(conn, store_id, session_id)
     attendance = [
-        AttendanceOut(
+        TrainingAttendanceOut(
             user_id=p.user_id,
             username=p.username,
             display_name=p.display_name,
@@ -319,18 +314,18 @@ def list_trainings(
     conn: Connection,
     store_id: str,
     *,
-    since: date | None = None,
-    until: date | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
     kind: TrainingKind | None = None,
     status: TrainingStatus | None = None,
 ) -> sa.Select[Any]:
     """Sessions by day (newest first), filtered; the API layer pages it."""
     t = ops_trainings
     q = _sessions(store_id)
-    if since is not None:
-        q = q.where(t.c.day >= since)
-    if until is not None:
-        q = q.where(t.c.day <= until)
+    if date_from is not None:
+        q = q.where(t.c.day >= date_from)
+    if date_to is not None:
+        q = q.where(t.c.day <= date_to)
     if kind is not None:
         q = q.where(t.c.kind == kind)
     if status is not None:
@@ -338,31 +333,22 @@ def list_trainings(
     return q.order_by(t.c.day.desc(), t.c.start_time.desc(), t.c.session_id)
 
 
-def month_bounds(month: str) -> tuple[date, date]:
-    """``YYYY-MM`` → (first day, first day of the next month)."""
-    m = MONTH.fullmatch(month)
-    if m is None:
-        raise ValidationFailed(f"not a month: {month!r}; use YYYY-MM", field="month")
-    start = date(int(m[1]), int(m[2]), 1)
-    nxt = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return start, nxt
-
-
 def monthly_attendance(
     conn: Connection,
     store_id: str,
-    month: str,
+    month: date,
     *,
     kind: TrainingKind | None = None,
     user_id: UUID | None = None,
 ) -> sa.Select[Any]:
-    """Training attendance of each staff member in a month (cancelled sessions left out).
+    """Training attendance of each staff member in the month containing ``month`` (cancelled
+    sessions left out).
 
     Every active staff member appears, with zeros when they had no training: that is what the
     "staff with no training this month" audit looks for. Former staff appear only for months
     they had sessions in.
     """
-    start, end = month_bounds(month)
+    first, last = month_bounds(month)
     a, t = ops_training_attendance, ops_trainings
     present = a.c.status == "present"
     agg = (
@@ -376,8 +362,8 @@ def monthly_attendance(
             sa.func.sum(sa.case((present, t.c.duration_min), else_=0)).label("minutes_trained"),
         )
         .join(t, (t.c.store_id == a.c.store_id) & (t.c.session_id == a.c.session_id))
-        .where(a.c.store_id == store_id, t.c.status != "cancelled", t.c.day >= start)
-        .where(t.c.day < end)
+        .where(a.c.store_id == store_id, t.c.status != "cancelled")
+        .where(t.c.day >= first, t.c.day <= last)
         .group_by(a.c.user_id)
     )
     if kind is not None:
@@ -386,7 +372,7 @@ def monthly_attendance(
     numbers = ("sessions", "present", "absent", "excused", "unrecorded", "minutes_trained")
     q = (
         sa.select(
-            sa.literal(month).label("month"),
+            sa.literal(month_name(month)).label("month"),
             staff.c.user_id,
             staff.c.username,
             staff.c.display_name,

@@ -31,7 +31,6 @@ from server.domain.queue_reads import (
     list_tickets,
     list_windows,
     queue_state,
-    store_today,
     ticket_out,
     window_out,
 )
@@ -86,7 +85,6 @@ __all__ = [
     "recall",
     "resume_window",
     "start_service",
-    "store_today",
     "ticket_no_show",
     "ticket_out",
     "transfer",

@@ -22,6 +22,7 @@ from schema.events.queue import (
     AppointmentNoShow,
 )
 from schema.tables.queue import queue_appointments
+from server.domain.common import require_state, seconds_between
 from server.domain.context import Ctx
 from server.domain.queue_common import (
     BOOKING_HORIZON,
@@ -30,12 +31,10 @@ from server.domain.queue_common import (
     appointment_row,
     contact,
     mask_name,
-    require_status,
 )
 from server.domain.queue_reads import get_appointment, get_ticket
 from server.domain.queue_ticket_commands import issue
 from server.errors import Conflict, ValidationFailed
-from server.privacy import redact_text
 
 a = queue_appointments
 
@@ -57,7 +56,7 @@ def book(ctx: Ctx, cmd: AppointmentIn) -> AppointmentOut:
             f"the hall is open {ctx.store.open_time:%H:%M}–{ctx.store.close_time:%H:%M}",
             field="slot_start",
         )
-    masked, hashed = contact(cmd.customer_phone, "customer_phone")
+    masked, hashed = contact(cmd.customer_phone, "customer_phone", ctx.contact_key)
     day = local.date()
     duplicate = ctx.conn.execute(
         sa.select(a.c.appointment_id).where(
@@ -82,7 +81,7 @@ def book(ctx: Ctx, cmd: AppointmentIn) -> AppointmentOut:
         customer_name=mask_name(cmd.customer_name),
         phone_masked=masked,
         phone_hash=hashed,
-        note=redact_text(cmd.note) if cmd.note else None,
+        note=cmd.note or None,
     )
     return get_appointment(ctx.conn, ctx.store_id, event.appointment_id)
 
@@ -90,7 +89,7 @@ def book(ctx: Ctx, cmd: AppointmentIn) -> AppointmentOut:
 def check_in(ctx: Ctx, appointment_id: UUID) -> CheckInOut:
     """The customer arrived: check in and issue them a priority ticket (签到取号)."""
     row = appointment_row(ctx.conn, ctx.store_id, appointment_id)
-    require_status("appointment", str(appointment_id), row.status, "booked")
+    require_state(row.status, ["booked"], "check in", f"appointment {appointment_id}")
     opens, closes = row.slot_start - CHECK_IN_EARLY, row.slot_start + CHECK_IN_LATE
     if ctx.now < opens:
         local = ctx.local(opens)
@@ -112,7 +111,7 @@ def check_in(ctx: Ctx, appointment_id: UUID) -> CheckInOut:
         appointment_id=appointment_id,
         ticket_id=ticket.ticket_id,
         number=ticket.number,
-        lateness_seconds=int((ctx.now - row.slot_start).total_seconds()),
+        lateness_seconds=seconds_between(row.slot_start, ctx.now),
     )
     return CheckInOut(
         appointment=get_appointment(ctx.conn, ctx.store_id, appointment_id),
@@ -123,11 +122,11 @@ def check_in(ctx: Ctx, appointment_id: UUID) -> CheckInOut:
 def cancel_appointment(ctx: Ctx, appointment_id: UUID, cmd: AppointmentCancelIn) -> AppointmentOut:
     """Cancel an appointment that has not checked in."""
     row = appointment_row(ctx.conn, ctx.store_id, appointment_id)
-    require_status("appointment", str(appointment_id), row.status, "booked")
+    require_state(row.status, ["booked"], "cancel", f"appointment {appointment_id}")
     ctx.emit(
         AppointmentCancelled,
         appointment_id=appointment_id,
-        reason=redact_text(cmd.reason) if cmd.reason else None,
+        reason=cmd.reason or None,
     )
     return get_appointment(ctx.conn, ctx.store_id, appointment_id)
 
@@ -135,7 +134,7 @@ def cancel_appointment(ctx: Ctx, appointment_id: UUID, cmd: AppointmentCancelIn)
 def mark_no_show(ctx: Ctx, appointment_id: UUID) -> AppointmentOut:
     """The customer never came (爽约); allowed once the check-in window has closed."""
     row = appointment_row(ctx.conn, ctx.store_id, appointment_id)
-    require_status("appointment", str(appointment_id), row.status, "booked")
+    require_state(row.status, ["booked"], "mark a no-show", f"appointment {appointment_id}")
     closes = row.slot_start + CHECK_IN_LATE
     if ctx.now <= closes:
         raise Conflict(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -10,15 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from schema.events.queue import SERVICE_CATEGORIES, ServiceCategory, WindowKind
-from schema.tables.core import staff
 from schema.tables.queue import queue_appointments, queue_tickets, queue_windows
+from server.domain.common import actor_role, find_row, row_or_404
 from server.domain.context import Ctx
-from server.errors import (
-    Forbidden,
-    IllegalTransition,
-    NotFound,
-    ValidationFailed,
-)
+from server.errors import Forbidden, ValidationFailed
 from server.privacy import hash_contact, is_mobile, mask_phone
 
 MAX_CALLS = 3
@@ -52,22 +47,17 @@ DEFAULT_CATEGORIES: dict[WindowKind, list[ServiceCategory]] = {
 """What a window of each kind serves when the manager does not say otherwise."""
 
 
-def seconds(since: datetime, until: datetime) -> int:
-    """Whole seconds between two instants, never negative (a clock stepping back counts 0)."""
-    return max(0, int((until - since).total_seconds()))
-
-
 # ---------------------------------------------------------------- privacy
 
 
-def contact(phone: str, field: str) -> tuple[str, str]:
+def contact(phone: str, field: str, key: bytes) -> tuple[str, str]:
     """The masked display form and matching hash of a customer's mobile number.
 
     The raw number goes no further than this function: not into events, rows or messages.
     """
     if not is_mobile(phone):
         raise ValidationFailed("not a mainland mobile number (11 digits, 1[3-9]…)", field=field)
-    return mask_phone(phone), hash_contact(phone)
+    return mask_phone(phone), hash_contact(phone, key)
 
 
 def mask_name(name: str) -> str:
@@ -81,53 +71,27 @@ def mask_name(name: str) -> str:
 # ---------------------------------------------------------------- lookups
 
 
-def actor_role(ctx: Ctx) -> str | None:
-    """The role of the staff member running the command (None for ``system`` and unknowns)."""
-    role: str | None = ctx.conn.execute(
-        sa.select(staff.c.role).where(
-            staff.c.store_id == ctx.store_id, staff.c.username == ctx.actor
-        )
-    ).scalar()
-    return role
-
-
 def window_row(
     conn: Connection, store_id: str, window_id: UUID, *, field: str | None = None
 ) -> Any:
     """The window's projection row, or 404 (422 naming ``field`` when it came from a body)."""
-    row = conn.execute(
-        sa.select(queue_windows).where(
-            queue_windows.c.store_id == store_id, queue_windows.c.window_id == window_id
-        )
-    ).first()
+    w = queue_windows
+    if field is None:
+        return row_or_404(conn, w, store_id, w.c.window_id, window_id, "window")
+    row = find_row(conn, w, store_id, w.c.window_id, window_id)
     if row is None:
-        if field is not None:
-            raise ValidationFailed(f"no window {window_id}", field=field)
-        raise NotFound(f"no window {window_id}")
+        raise ValidationFailed(f"no window {window_id}", field=field)
     return row
 
 
 def ticket_row(conn: Connection, store_id: str, ticket_id: UUID) -> Any:
-    row = conn.execute(
-        sa.select(queue_tickets).where(
-            queue_tickets.c.store_id == store_id, queue_tickets.c.ticket_id == ticket_id
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"no ticket {ticket_id}")
-    return row
+    t = queue_tickets
+    return row_or_404(conn, t, store_id, t.c.ticket_id, ticket_id, "ticket")
 
 
 def appointment_row(conn: Connection, store_id: str, appointment_id: UUID) -> Any:
-    row = conn.execute(
-        sa.select(queue_appointments).where(
-            queue_appointments.c.store_id == store_id,
-            queue_appointments.c.appointment_id == appointment_id,
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"no appointment {appointment_id}")
-    return row
+    a = queue_appointments
+    return row_or_404(conn, a, store_id, a.c.appointment_id, appointment_id, "appointment")
 
 
 def active_ticket_at(conn: Connection, store_id: str, window_id: UUID) -> Any:
@@ -144,18 +108,9 @@ def active_ticket_at(conn: Connection, store_id: str, window_id: UUID) -> Any:
 # ---------------------------------------------------------------- guards
 
 
-def require_status(kind: str, label: str, current: str, *allowed: str) -> None:
-    """Refuse a transition from a state that does not allow it (409 naming the state)."""
-    if current not in allowed:
-        raise IllegalTransition(
-            f"{kind} {label} is {current}; this needs {' or '.join(allowed)}",
-            state=current,
-        )
-
-
 def require_operator(ctx: Ctx, window: Any) -> None:
     """Only the staff member at a window (or a manager) works its tickets."""
-    if window.staff == ctx.actor or actor_role(ctx) == "manager":
+    if window.staff == ctx.actor or actor_role(ctx.conn, ctx.store_id, ctx.actor) == "manager":
         return
     who = window.staff or "nobody"
     raise Forbidden(f"window {window.code} is worked by {who}; only they or a manager may use it")

@@ -25,14 +25,13 @@ from schema.api.queue import (
 )
 from schema.events.queue import CATEGORY_LETTERS, SERVICE_CATEGORIES, ServiceCategory, WindowKind
 from schema.tables.queue import queue_appointments, queue_tickets, queue_windows
-from server.domain.context import load_settings
+from server.domain.common import elapsed_seconds, store_today
 from server.domain.queue_common import (
     ACTIVE,
     CHECK_IN_EARLY,
     CHECK_IN_LATE,
     RANK_WALK_IN,
     appointment_row,
-    seconds,
 )
 from server.errors import NotFound
 
@@ -42,11 +41,6 @@ RECENT_CALLS = 6
 t = queue_tickets
 w = queue_windows
 a = queue_appointments
-
-
-def store_today(conn: Connection, store_id: str, now: datetime) -> date:
-    """The store-local calendar day at ``now``."""
-    return now.astimezone(load_settings(conn, store_id).zone).date()
 
 
 # ---------------------------------------------------------------- tickets
@@ -318,7 +312,7 @@ def queue_state(conn: Connection, store_id: str, now: datetime) -> QueueStateOut
                 category=category,
                 letter=CATEGORY_LETTERS[category],
                 waiting=r.n if r is not None else 0,
-                longest_wait_seconds=seconds(oldest, now) if oldest is not None else 0,
+                longest_wait_seconds=elapsed_seconds(oldest, now) if oldest is not None else 0,
                 oldest_issued_at=oldest,
             )
         )

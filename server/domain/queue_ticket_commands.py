@@ -4,7 +4,7 @@ rate.
 States: ``waiting`` → ``called`` → ``serving`` → ``done``; ``called`` → ``no_show`` (过号) by the
 clerk or when a recall would pass ``MAX_CALLS``; ``waiting`` → ``cancelled`` (walkout 离开);
 ``waiting | called | serving`` → ``waiting`` again on a transfer (转移). A done ticket may be
-rated once.
+rated once, and not by the staff member who served it: the rating is the customer's.
 
 Call order at a window: among today's waiting tickets that the window may call (those of its
 categories not sent to another window, plus those sent to it), transferred tickets first, then
@@ -35,20 +35,18 @@ from schema.events.queue import (
     TicketTransferred,
 )
 from schema.tables.queue import queue_tickets
+from server.domain.common import elapsed_seconds, require_state
 from server.domain.context import Ctx
 from server.domain.queue_common import (
     MAX_CALLS,
     active_ticket_at,
     contact,
     require_operator,
-    require_status,
-    seconds,
     ticket_row,
     window_row,
 )
 from server.domain.queue_reads import get_ticket
-from server.errors import Conflict, IllegalTransition, QueueEmpty, ValidationFailed
-from server.privacy import redact_text
+from server.errors import Conflict, Forbidden, IllegalTransition, QueueEmpty, ValidationFailed
 
 t = queue_tickets
 
@@ -90,7 +88,11 @@ def issue(
 
 def issue_ticket(ctx: Ctx, cmd: TicketIn) -> TicketOut:
     """Issue a walk-in ticket (取号) for a service category."""
-    phone = contact(cmd.customer_phone, "customer_phone") if cmd.customer_phone else None
+    phone = (
+        contact(cmd.customer_phone, "customer_phone", ctx.contact_key)
+        if cmd.customer_phone
+        else None
+    )
     event = issue(ctx, cmd.category, vip=cmd.vip, phone=phone)
     return get_ticket(ctx.conn, ctx.store_id, event.ticket_id)
 
@@ -120,7 +122,7 @@ def _next_waiting(ctx: Ctx, window: Any) -> Any:
 def call_next(ctx: Ctx, window_id: UUID) -> TicketOut:
     """Call the next waiting ticket to an open window (叫号); 409 ``queue_empty`` if none."""
     window = window_row(ctx.conn, ctx.store_id, window_id)
-    require_status("window", window.code, window.status, "open")
+    require_state(window.status, ["open"], "call a ticket to", f"window {window.code}")
     require_operator(ctx, window)
     busy = active_ticket_at(ctx.conn, ctx.store_id, window_id)
     if busy is not None:
@@ -139,15 +141,15 @@ def call_next(ctx: Ctx, window_id: UUID) -> TicketOut:
         window_id=window_id,
         staff=window.staff,
         first_call=first,
-        wait_seconds=seconds(row.issued_at if first else row.queued_at, ctx.now),
+        wait_seconds=elapsed_seconds(row.issued_at if first else row.queued_at, ctx.now),
     )
     return get_ticket(ctx.conn, ctx.store_id, row.ticket_id)
 
 
-def _at_window(ctx: Ctx, ticket_id: UUID, *allowed: str) -> tuple[Any, Any]:
-    """A ticket in one of ``allowed`` states and its window, checked for the acting staff."""
+def _at_window(ctx: Ctx, ticket_id: UUID, action: str, allowed: str) -> tuple[Any, Any]:
+    """A ticket in the ``allowed`` state and its window, checked for the acting staff."""
     row = ticket_row(ctx.conn, ctx.store_id, ticket_id)
-    require_status("ticket", row.number, row.status, *allowed)
+    require_state(row.status, [allowed], action, f"ticket {row.number}")
     window = window_row(ctx.conn, ctx.store_id, row.window_id)
     require_operator(ctx, window)
     return row, window
@@ -155,7 +157,7 @@ def _at_window(ctx: Ctx, ticket_id: UUID, *allowed: str) -> tuple[Any, Any]:
 
 def recall(ctx: Ctx, ticket_id: UUID) -> TicketOut:
     """Call the ticket again (再次呼叫); past ``MAX_CALLS`` calls it becomes a no-show instead."""
-    row, window = _at_window(ctx, ticket_id, "called")
+    row, window = _at_window(ctx, ticket_id, "recall", "called")
     if row.call_count >= MAX_CALLS:
         ctx.emit(
             TicketNoShow,
@@ -176,7 +178,7 @@ def recall(ctx: Ctx, ticket_id: UUID) -> TicketOut:
 
 def mark_no_show(ctx: Ctx, ticket_id: UUID) -> TicketOut:
     """The called customer did not come (过号); the window is free to call the next."""
-    row, window = _at_window(ctx, ticket_id, "called")
+    row, window = _at_window(ctx, ticket_id, "mark a no-show", "called")
     ctx.emit(
         TicketNoShow,
         ticket_id=ticket_id,
@@ -189,7 +191,7 @@ def mark_no_show(ctx: Ctx, ticket_id: UUID) -> TicketOut:
 
 def start_service(ctx: Ctx, ticket_id: UUID) -> TicketOut:
     """The called customer is at the desk: service starts (开始办理)."""
-    _row, window = _at_window(ctx, ticket_id, "called")
+    _row, window = _at_window(ctx, ticket_id, "start serving", "called")
     ctx.emit(
         TicketServingStarted,
         ticket_id=ticket_id,
@@ -201,15 +203,15 @@ def start_service(ctx: Ctx, ticket_id: UUID) -> TicketOut:
 
 def finish(ctx: Ctx, ticket_id: UUID, cmd: FinishIn) -> TicketOut:
     """Service ended (办结) with an outcome code; the service time is fixed here."""
-    row, window = _at_window(ctx, ticket_id, "serving")
+    row, window = _at_window(ctx, ticket_id, "finish", "serving")
     ctx.emit(
         TicketFinished,
         ticket_id=ticket_id,
         window_id=window.window_id,
         served_by=row.served_by or ctx.actor,
         outcome=cmd.outcome,
-        note=redact_text(cmd.note) if cmd.note else None,
-        service_seconds=row.service_seconds + seconds(row.serving_at, ctx.now),
+        note=cmd.note or None,
+        service_seconds=row.service_seconds + elapsed_seconds(row.serving_at, ctx.now),
     )
     return get_ticket(ctx.conn, ctx.store_id, ticket_id)
 
@@ -221,7 +223,7 @@ def transfer(ctx: Ctx, ticket_id: UUID, cmd: TransferIn) -> TicketOut:
     window is transferred by that window's staff; a waiting one by the greeter or a clerk.
     """
     row = ticket_row(ctx.conn, ctx.store_id, ticket_id)
-    require_status("ticket", row.number, row.status, "waiting", "called", "serving")
+    require_state(row.status, ["waiting", "called", "serving"], "transfer", f"ticket {row.number}")
     if cmd.category is None and cmd.window_id is None:
         raise ValidationFailed("give the category or the window to transfer to", field="category")
     if row.window_id is not None:
@@ -235,7 +237,7 @@ def transfer(ctx: Ctx, ticket_id: UUID, cmd: TransferIn) -> TicketOut:
             raise ValidationFailed("the ticket is already at that window", field="window_id")
     elif row.status == "waiting" and to_category == row.category and row.target_window_id is None:
         raise ValidationFailed(f"ticket {row.number} already waits there", field="category")
-    served = seconds(row.serving_at, ctx.now) if row.status == "serving" else 0
+    served = elapsed_seconds(row.serving_at, ctx.now) if row.status == "serving" else 0
     ctx.emit(
         TicketTransferred,
         ticket_id=ticket_id,
@@ -245,7 +247,7 @@ def transfer(ctx: Ctx, ticket_id: UUID, cmd: TransferIn) -> TicketOut:
         from_window_id=row.window_id,
         to_window_id=cmd.window_id,
         service_seconds=row.service_seconds + served,
-        note=redact_text(cmd.note) if cmd.note else None,
+        note=cmd.note or None,
     )
     return get_ticket(ctx.conn, ctx.store_id, ticket_id)
 
@@ -253,27 +255,40 @@ def transfer(ctx: Ctx, ticket_id: UUID, cmd: TransferIn) -> TicketOut:
 def cancel(ctx: Ctx, ticket_id: UUID, cmd: CancelIn) -> TicketOut:
     """A waiting customer left (离开) or gave up the ticket."""
     row = ticket_row(ctx.conn, ctx.store_id, ticket_id)
-    require_status("ticket", row.number, row.status, "waiting")
+    require_state(row.status, ["waiting"], "cancel", f"ticket {row.number}")
     ctx.emit(
         TicketCancelled,
         ticket_id=ticket_id,
         reason=cmd.reason,
-        waited_seconds=seconds(row.issued_at, ctx.now),
+        waited_seconds=elapsed_seconds(row.issued_at, ctx.now),
     )
     return get_ticket(ctx.conn, ctx.store_id, ticket_id)
 
 
 def rate(ctx: Ctx, ticket_id: UUID, cmd: RatingIn) -> TicketOut:
-    """Record the customer's satisfaction (满意度评价) with a finished visit, once."""
+    """Record the customer's satisfaction (满意度评价) with a finished visit, once.
+
+    The staff member who served the visit may not record its rating (ratings feed their
+    ranking): the greeter or a colleague hands the customer the tablet.
+    """
     row = ticket_row(ctx.conn, ctx.store_id, ticket_id)
-    require_status("ticket", row.number, row.status, "done")
+    require_state(row.status, ["done"], "rate", f"ticket {row.number}")
     if row.score is not None:
-        raise IllegalTransition(f"ticket {row.number} is already rated", state="rated")
+        raise IllegalTransition(
+            f"cannot rate ticket {row.number}: it is done and already rated ({row.score})",
+            state=row.status,
+        )
+    if row.served_by == ctx.actor:
+        raise Forbidden(
+            f"{ctx.actor} served ticket {row.number} and may not record its rating; "
+            "the customer rates the service through the greeter or another colleague",
+            served_by=row.served_by,
+        )
     ctx.emit(
         TicketRated,
         ticket_id=ticket_id,
         score=cmd.score,
-        comment=redact_text(cmd.comment) if cmd.comment else None,
+        comment=cmd.comment or None,
         served_by=row.served_by,
         window_id=row.window_id,
     )

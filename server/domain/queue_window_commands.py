@@ -24,12 +24,12 @@ from schema.events.queue import (
     WindowResumed,
 )
 from schema.tables.queue import queue_tickets, queue_windows
+from server.domain.common import require_state
 from server.domain.context import Ctx
 from server.domain.queue_common import (
     DEFAULT_CATEGORIES,
     active_ticket_at,
     require_operator,
-    require_status,
     window_row,
 )
 from server.domain.queue_reads import get_window
@@ -75,7 +75,7 @@ def update_window(ctx: Ctx, window_id: UUID, cmd: WindowUpdateIn) -> WindowOut:
 def open_window(ctx: Ctx, window_id: UUID) -> WindowOut:
     """The acting staff member opens a closed window and works at it (开窗)."""
     row = window_row(ctx.conn, ctx.store_id, window_id)
-    require_status("window", row.code, row.status, "closed")
+    require_state(row.status, ["closed"], "open", f"window {row.code}")
     elsewhere = ctx.conn.execute(
         sa.select(queue_windows.c.code).where(
             queue_windows.c.store_id == ctx.store_id,
@@ -104,7 +104,7 @@ def _require_idle(ctx: Ctx, row: Any, action: str) -> None:
 def pause_window(ctx: Ctx, window_id: UUID, cmd: WindowPauseIn) -> WindowOut:
     """Stop calling for a while (暂停服务) with a reason; the staff member stays assigned."""
     row = window_row(ctx.conn, ctx.store_id, window_id)
-    require_status("window", row.code, row.status, "open")
+    require_state(row.status, ["open"], "pause", f"window {row.code}")
     require_operator(ctx, row)
     _require_idle(ctx, row, "pause")
     ctx.emit(WindowPaused, window_id=window_id, reason=cmd.reason, note=cmd.note)
@@ -114,7 +114,7 @@ def pause_window(ctx: Ctx, window_id: UUID, cmd: WindowPauseIn) -> WindowOut:
 def resume_window(ctx: Ctx, window_id: UUID) -> WindowOut:
     """A paused window calls again (恢复服务)."""
     row = window_row(ctx.conn, ctx.store_id, window_id)
-    require_status("window", row.code, row.status, "paused")
+    require_state(row.status, ["paused"], "resume", f"window {row.code}")
     require_operator(ctx, row)
     ctx.emit(WindowResumed, window_id=window_id)
     return get_window(ctx.conn, ctx.store_id, window_id)
@@ -123,7 +123,7 @@ def resume_window(ctx: Ctx, window_id: UUID) -> WindowOut:
 def close_window(ctx: Ctx, window_id: UUID) -> WindowOut:
     """Close an open or paused window (关窗); its staff member is free to open another."""
     row = window_row(ctx.conn, ctx.store_id, window_id)
-    require_status("window", row.code, row.status, "open", "paused")
+    require_state(row.status, ["open", "paused"], "close", f"window {row.code}")
     require_operator(ctx, row)
     _require_idle(ctx, row, "close")
     pinned = ctx.conn.execute(

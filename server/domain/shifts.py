@@ -24,6 +24,7 @@ from schema.events.shifts import (
     ShiftsSwapped,
 )
 from schema.tables.shifts import attendance_breaks, attendance_records, shifts
+from server.domain.common import whole_minutes
 from server.domain.projection import projects
 from server.domain.shifts_clock import clock_in, clock_out, end_break, record_reason, start_break
 from server.domain.shifts_planning import (
@@ -43,7 +44,6 @@ from server.domain.shifts_reads import (
     get_shift,
     list_attendance,
     list_shifts,
-    month_bounds,
     shift_out,
     summary_out,
 )
@@ -64,7 +64,7 @@ def _planned(conn: Connection, e: ShiftPlanned) -> None:
             end_time=e.end_time,
             starts_at=e.starts_at,
             ends_at=e.ends_at,
-            minutes=int((e.ends_at - e.starts_at).total_seconds() // 60),
+            minutes=whole_minutes(e.starts_at, e.ends_at),
             window_code=e.window,
             note=e.note,
             status="planned",
@@ -87,7 +87,7 @@ def _changed(conn: Connection, e: ShiftChanged) -> None:
             end_time=e.end_time,
             starts_at=e.starts_at,
             ends_at=e.ends_at,
-            minutes=int((e.ends_at - e.starts_at).total_seconds() // 60),
+            minutes=whole_minutes(e.starts_at, e.ends_at),
             window_code=e.window,
             note=e.note,
             updated_at=e.at,
@@ -243,7 +243,6 @@ __all__ = [
     "get_shift",
     "list_attendance",
     "list_shifts",
-    "month_bounds",
     "plan_shift",
     "plan_shifts",
     "record_reason",

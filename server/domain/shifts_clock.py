@@ -23,10 +23,11 @@ from schema.events.shifts import (
     ClockedOut,
 )
 from schema.tables.shifts import attendance_breaks, attendance_records, shifts
+from server.domain.common import actor_staff, staff_member, whole_minutes
 from server.domain.context import Ctx
-from server.domain.shifts_planning import actor_row, require_self_or_manager, staff_row
+from server.domain.shifts_planning import require_self_or_manager
 from server.domain.shifts_reads import get_attendance, open_record
-from server.domain.shifts_rules import MAX_BACKDATE, early_minutes, late_minutes, whole_minutes
+from server.domain.shifts_rules import MAX_BACKDATE, early_minutes, late_minutes
 from server.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
 
 
@@ -40,8 +41,8 @@ def _acting(
     Only active staff start anything; ``closing`` (a clock-out, a break's end) is also allowed
     for someone who left while clocked in, so a manager can close their record.
     """
-    target = staff_row(ctx, user_id, active=not closing)
-    actor = actor_row(ctx)
+    target = staff_member(ctx.conn, ctx.store_id, user_id, field="user_id", active=not closing)
+    actor = actor_staff(ctx.conn, ctx.store_id, ctx.actor)
     on_behalf = actor is None or actor.user_id != target.user_id
     if not on_behalf and cmd.at is None:
         return ctx.now, None
@@ -71,12 +72,16 @@ def _acting(
 def _open(ctx: Ctx, user_id: UUID) -> Any:
     record = open_record(ctx.conn, ctx.store_id, user_id)
     if record is None:
-        raise IllegalTransition(f"{_name(ctx, user_id)} is not clocked in", state="clocked_out")
+        raise IllegalTransition(
+            f"{_name(ctx, user_id)} is clocked_out: not clocked in", state="clocked_out"
+        )
     return record
 
 
 def _name(ctx: Ctx, user_id: UUID) -> str:
-    name: str = staff_row(ctx, user_id, active=False).username
+    name: str = staff_member(
+        ctx.conn, ctx.store_id, user_id, field="user_id", active=False
+    ).username
     return name
 
 
@@ -86,7 +91,7 @@ def clock_in(ctx: Ctx, user_id: UUID, cmd: ClockActionIn) -> AttendanceOut:
     current = open_record(ctx.conn, ctx.store_id, user_id)
     if current is not None:
         raise IllegalTransition(
-            f"{current.username} is already clocked in since "
+            f"{current.username} is clocked_in: already clocked in since "
             f"{ctx.local(current.clock_in_at):%Y-%m-%d %H:%M}; clock out first",
             state="clocked_in",
             attendance_id=str(current.attendance_id),
@@ -190,7 +195,9 @@ def start_break(ctx: Ctx, user_id: UUID, cmd: ClockActionIn) -> AttendanceOut:
     started_at, note = _acting(ctx, user_id, cmd)
     record = _open(ctx, user_id)
     if record.open_break_id is not None:
-        raise IllegalTransition(f"{record.username} is already on a break", state="on_break")
+        raise IllegalTransition(
+            f"{record.username} is on_break: already on a break", state="on_break"
+        )
     last_end = ctx.conn.execute(
         sa.select(sa.func.max(attendance_breaks.c.ended_at)).where(
             attendance_breaks.c.store_id == ctx.store_id,
@@ -217,7 +224,7 @@ def end_break(ctx: Ctx, user_id: UUID, cmd: ClockActionIn) -> AttendanceOut:
     ended_at, note = _acting(ctx, user_id, cmd, closing=True)
     record = _open(ctx, user_id)
     if record.open_break_id is None:
-        raise IllegalTransition(f"{record.username} is not on a break", state="working")
+        raise IllegalTransition(f"{record.username} is working: not on a break", state="working")
     _end_break(ctx, record, ended_at, note)
     return get_attendance(ctx.conn, ctx.store_id, record.attendance_id)
 

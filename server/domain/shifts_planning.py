@@ -32,43 +32,19 @@ from schema.events.shifts import (
     ShiftPlanned,
     ShiftsSwapped,
 )
-from schema.tables.core import staff
 from schema.tables.shifts import shifts
+from server.domain.common import actor_staff, require_state, staff_member
 from server.domain.context import Ctx
 from server.domain.shifts_reads import get_shift, shift_row
 from server.domain.shifts_rules import latest_end, local_instant
-from server.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
+from server.errors import Conflict, Forbidden, ValidationFailed
 
 # ---------------------------------------------------------------- who acts
 
 
-def staff_row(ctx: Ctx, user_id: UUID, *, field: str = "user_id", active: bool = True) -> Any:
-    """The roster row of a staff member named in a request body (active unless told), else 422."""
-    row = ctx.conn.execute(
-        sa.select(staff).where(staff.c.store_id == ctx.store_id, staff.c.user_id == user_id)
-    ).first()
-    if row is None:
-        raise ValidationFailed(f"no staff member {user_id} in this store", field=field)
-    if active and not row.active:
-        raise ValidationFailed(f"staff member {row.username} is no longer active", field=field)
-    return row
-
-
-def actor_row(ctx: Ctx) -> Any:
-    """The roster row of who runs the command (``None`` for ``system``)."""
-    return ctx.conn.execute(
-        sa.select(staff).where(staff.c.store_id == ctx.store_id, staff.c.username == ctx.actor)
-    ).first()
-
-
-def is_manager(ctx: Ctx) -> bool:
-    actor = actor_row(ctx)
-    return actor is not None and actor.role == "manager"
-
-
 def require_self_or_manager(ctx: Ctx, user_id: UUID, what: str) -> None:
     """Only the person concerned or a manager may do ``what``."""
-    actor = actor_row(ctx)
+    actor = actor_staff(ctx.conn, ctx.store_id, ctx.actor)
     if actor is None or (actor.user_id != user_id and actor.role != "manager"):
         raise Forbidden(f"only the staff member or a manager may {what}")
 
@@ -83,19 +59,19 @@ def _current_state(ctx: Ctx, row: Any) -> str:
     return state
 
 
+def _what(row: Any) -> str:
+    return f"{row.username}'s shift of {row.day.isoformat()} {row.start_time:%H:%M}"
+
+
 def _require_planned(ctx: Ctx, row: Any, action: str) -> None:
-    state = _current_state(ctx, row)
-    if state != "planned":
-        raise IllegalTransition(f"cannot {action} a shift that is {state}", state=state)
+    require_state(_current_state(ctx, row), ["planned"], action, _what(row))
 
 
 def _check_times(ctx: Ctx, start: time, end: time, prefix: str) -> None:
-    """Staff hours: from opening to 30 minutes after closing, end after start."""
-    for name, value in (("start_time", start), ("end_time", end)):
-        if value.tzinfo is not None:
-            raise ValidationFailed(
-                "give a store-local time without a UTC offset", field=prefix + name
-            )
+    """Staff hours: from opening to 30 minutes after closing, end after start.
+
+    Times are store-local wall-clock times: the request types refuse one with a UTC offset.
+    """
     if end <= start:
         raise ValidationFailed("the shift must end after it starts", field=prefix + "end_time")
     opens, last = ctx.store.open_time, latest_end(ctx.store.close_time)
@@ -149,7 +125,7 @@ def plan_shift(
     ctx: Ctx, cmd: ShiftIn, *, batch_id: UUID | None = None, prefix: str = ""
 ) -> ShiftOut:
     """Plan one shift for an active staff member, today or later, within staff hours."""
-    staff_row(ctx, cmd.user_id, field=prefix + "user_id")
+    staff_member(ctx.conn, ctx.store_id, cmd.user_id, field=prefix + "user_id")
     if cmd.day < ctx.today:
         raise ValidationFailed(
             f"cannot plan a shift for a past day (today is {ctx.today.isoformat()})",
@@ -229,8 +205,8 @@ def swap_shifts(ctx: Ctx, cmd: ShiftSwapIn) -> ShiftSwapOut:
         )
     for row in (first, second):
         _require_planned(ctx, row, "swap")
-    staff_row(ctx, second.user_id, field="second_shift_id")
-    staff_row(ctx, first.user_id, field="first_shift_id")
+    staff_member(ctx.conn, ctx.store_id, second.user_id, field="second_shift_id")
+    staff_member(ctx.conn, ctx.store_id, first.user_id, field="first_shift_id")
     both = (first.shift_id, second.shift_id)
     # Each person takes the other's shift: it must fit around their remaining shifts.
     _check_no_overlap(
@@ -269,10 +245,12 @@ def explain_absence(ctx: Ctx, shift_id: UUID, cmd: AbsenceReasonIn) -> ShiftOut:
     """Record why nobody clocked in for a shift that is over (the person or a manager)."""
     row = shift_row(ctx.conn, ctx.store_id, shift_id)
     require_self_or_manager(ctx, row.user_id, "explain an absence")
-    state = _current_state(ctx, row)
-    if state != "absent":
-        raise IllegalTransition(
-            f"only an absence can be explained; the shift is {state}", state=state
-        )
+    require_state(
+        _current_state(ctx, row),
+        ["absent"],
+        "explain an absence from",
+        _what(row),
+        hint="only a shift that ended with nobody clocked in can be explained",
+    )
     ctx.emit(ShiftAbsenceExplained, shift_id=shift_id, reason=cmd.reason)
     return get_shift(ctx.conn, ctx.store_id, shift_id, ctx.now)

@@ -19,7 +19,7 @@ from schema.api.shifts import (
     AttendanceOut,
     AttendanceStatus,
     AttendanceSummaryOut,
-    AttendanceToday,
+    AttendanceTodayOut,
     ClockStatusOut,
     ShiftOut,
     ShiftStatus,
@@ -27,6 +27,7 @@ from schema.api.shifts import (
 from schema.tables.base import UTCDateTime
 from schema.tables.core import staff
 from schema.tables.shifts import attendance_records, shifts
+from server.domain.common import month_bounds, month_name
 from server.errors import NotFound
 
 _s = shifts
@@ -349,13 +350,6 @@ def _counts(u: sa.Subquery, now: datetime) -> list[sa.ColumnElement[Any]]:
     ]
 
 
-def month_bounds(month: date) -> tuple[date, date]:
-    """First and last day of the month containing ``month``."""
-    first = month.replace(day=1)
-    nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return first, date.fromordinal(nxt.toordinal() - 1)
-
-
 def attendance_summary(
     store_id: str, *, month: date, now: datetime, user_id: UUID | None = None
 ) -> sa.Select[Any]:
@@ -372,7 +366,7 @@ def attendance_summary(
 
 def summary_out(month: date, row: Any) -> AttendanceSummaryOut:
     return AttendanceSummaryOut(
-        month=f"{month.year:04d}-{month.month:02d}",
+        month=month_name(month),
         user_id=row.user_id,
         username=row.username,
         display_name=row.display_name,
@@ -393,7 +387,7 @@ def summary_out(month: date, row: Any) -> AttendanceSummaryOut:
 
 def attendance_today(
     conn: Connection, store_id: str, day: date, *, now: datetime | None = None
-) -> AttendanceToday:
+) -> AttendanceTodayOut:
     """Attendance counts of one store-local day, for the store KPIs (指标) and audits.
 
     ``now`` decides which planned shifts are already absent; it defaults to the wall clock,
@@ -402,7 +396,7 @@ def attendance_today(
     at = now or datetime.now(UTC)
     u = _day_rows(store_id, day, day, None)
     row = conn.execute(sa.select(*_counts(u, at))).one()
-    return AttendanceToday(
+    return AttendanceTodayOut(
         day=day,
         planned=row.planned_shifts,
         clocked_in=row.attended_shifts,

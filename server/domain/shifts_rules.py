@@ -21,6 +21,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from server.domain.common import whole_minutes
+
 GRACE_MINUTES = 5
 """Whole minutes after a shift start that still count as on time."""
 
@@ -34,11 +36,6 @@ MAX_BACKDATE = timedelta(days=7)
 def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
     """A store-local day and wall-clock time as a UTC instant."""
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
-
-
-def whole_minutes(start: datetime, end: datetime) -> int:
-    """Whole minutes from ``start`` to ``end`` (negative if ``end`` is earlier)."""
-    return int((end - start).total_seconds() // 60)
 
 
 def late_minutes(shift_start: datetime, clocked_at: datetime) -> int:

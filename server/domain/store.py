@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from uuid_utils.compat import uuid7
 
 from schema.api.store import StaffOut, StaffUpdate, StoreSettingsIn
@@ -17,27 +16,17 @@ from schema.events.store import (
     Role,
     StaffAdded,
     StaffDeactivated,
+    StaffReactivated,
     StaffRoleChanged,
     StoreConfigured,
 )
 from schema.tables.core import credentials, staff, store_info
+from server.domain.common import upsert
 from server.domain.context import Ctx
 from server.domain.projection import projects
 from server.errors import Conflict, NotFound, ValidationFailed
 
 # ---------------------------------------------------------------- projectors
-
-
-def upsert(conn: Connection, table: sa.Table, values: dict[str, Any], keys: list[str]) -> None:
-    """Insert a row or update it in place, on SQLite and PostgreSQL alike."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt: Any = pg_insert(table).values(**values)
-    else:
-        stmt = sqlite_insert(table).values(**values)
-    update = {k: stmt.excluded[k] for k in values if k not in keys}
-    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=update))
 
 
 @projects(StoreConfigured)
@@ -81,6 +70,15 @@ def _role_changed(conn: Connection, e: StaffRoleChanged) -> None:
         staff.update()
         .where(staff.c.store_id == e.store_id, staff.c.user_id == e.user_id)
         .values(role=e.role)
+    )
+
+
+@projects(StaffReactivated)
+def _reactivated(conn: Connection, e: StaffReactivated) -> None:
+    conn.execute(
+        staff.update()
+        .where(staff.c.store_id == e.store_id, staff.c.user_id == e.user_id)
+        .values(active=True)
     )
 
 
@@ -164,7 +162,11 @@ def add_staff(
         )
     ).first()
     if exists is not None:
-        raise Conflict(f"user name {username!r} is taken", field="username")
+        raise Conflict(
+            f"user name {username!r} is taken (by a current or former staff member; "
+            "a former one can be reactivated)",
+            field="username",
+        )
     event = ctx.emit(
         StaffAdded, user_id=uuid7(), username=username, display_name=display_name, role=role
     )
@@ -182,20 +184,48 @@ def set_password(conn: Connection, username: str, password_hash: str, now: datet
     )
 
 
-def update_staff(ctx: Ctx, user_id: UUID, cmd: StaffUpdate) -> StaffOut:
-    """Change a staff member's role, or deactivate them."""
+def update_staff(
+    ctx: Ctx, user_id: UUID, cmd: StaffUpdate, *, password_hash: str | None = None
+) -> StaffOut:
+    """Change a staff member's role, reset their password, deactivate or reactivate them.
+
+    A store always keeps one active manager: the last one cannot be demoted or deactivated.
+    Reactivating someone who left needs a new password (``password_hash``).
+    """
     current = get_staff(ctx.conn, ctx.store_id, user_id)
     if not current.active:
-        raise Conflict(f"staff member {current.username} is no longer active")
+        if cmd.active is not True:
+            raise Conflict(
+                f"{current.username} is no longer active; reactivate them first",
+                state="inactive",
+            )
+        if password_hash is None:
+            raise ValidationFailed("reactivating needs a new password", field="password")
+        ctx.emit(StaffReactivated, user_id=user_id)
+        current = get_staff(ctx.conn, ctx.store_id, user_id)
+    leaves_managers = current.role == "manager" and (
+        cmd.active is False or (cmd.role is not None and cmd.role != "manager")
+    )
+    if leaves_managers and _active_managers(ctx.conn, ctx.store_id) <= 1:
+        raise Conflict("the store's last active manager must stay a manager")
     if cmd.role is not None and cmd.role != current.role:
         ctx.emit(StaffRoleChanged, user_id=user_id, role=cmd.role)
     if cmd.active is False:
         if current.username == ctx.actor:
             raise Conflict("a manager cannot deactivate their own account")
         ctx.emit(StaffDeactivated, user_id=user_id)
-    elif cmd.active is True and not current.active:
-        raise Conflict("deactivation cannot be undone; add the person again")
+    if password_hash is not None:
+        set_password(ctx.conn, current.username, password_hash, ctx.now)
     return get_staff(ctx.conn, ctx.store_id, user_id)
+
+
+def _active_managers(conn: Connection, store_id: str) -> int:
+    count: int = conn.execute(
+        sa.select(sa.func.count()).where(
+            staff.c.store_id == store_id, staff.c.active, staff.c.role == "manager"
+        )
+    ).scalar_one()
+    return count
 
 
 # ---------------------------------------------------------------- reads

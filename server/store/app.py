@@ -15,18 +15,20 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
+from server.errors import StorageError
 from server.problems import EXCEPTION_HANDLERS
-from server.store.api import complaints, inventory, kpis, ops, queue, shifts, store
+from server.store.api import complaints, inventory, kpis, ops, queue, shifts, store, sync
 from server.store.api.common import Node, provide_paging
-from server.store.auth import Roster, make_jwt_auth
+from server.store.auth import LoginThrottle, Roster, make_jwt_auth
 from server.store.board import QueueBoard
 from server.store.db import Reader
 from server.store.node import open_store
+from server.store.sync_service import SyncService, SyncSettings, read_enrollment
 from server.store.writer import Writer
 
 log = logging.getLogger(__name__)
 
-ROUTE_MODULES = (store, queue, inventory, shifts, complaints, ops, kpis)
+ROUTE_MODULES = (store, queue, inventory, shifts, complaints, ops, kpis, sync)
 PUBLIC_PATHS = ["^/schema", "^/health", "^/ready", "^/metrics", "^/api/v1/auth/login"]
 
 
@@ -41,29 +43,56 @@ class Metrics(PrometheusController):
 
 
 def create_app(
-    data_dir: Path, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    data_dir: Path,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sync_settings: SyncSettings | None = None,
 ) -> Litestar:
     """The store node app over the initialised node in ``data_dir``.
 
-    ``clock`` is the wall clock commands are stamped with (tests pass a fixed one).
+    ``clock`` is the wall clock commands are stamped with (tests pass a fixed one). When the
+    node is enrolled with central, a background task syncs it as ``sync_settings`` say
+    (default: continuously).
     """
-    engine, store_id, secret = open_store(data_dir)
-    writer = Writer(engine, store_id, clock=clock)
+    opened = open_store(data_dir)
+    engine, store_id = opened.engine, opened.store_id
+    writer = Writer(engine, store_id, contact_key=opened.contact_key, clock=clock)
     roster = Roster(store_id)
-    node = Node(store_id=store_id, writer=writer, reader=Reader(engine), roster=roster)
-    jwt_auth = make_jwt_auth(secret, roster, PUBLIC_PATHS)
+    node = Node(
+        store_id=store_id,
+        writer=writer,
+        reader=Reader(engine),
+        roster=roster,
+        contact_key=opened.contact_key,
+    )
+    jwt_auth = make_jwt_auth(opened.jwt_secret, roster, PUBLIC_PATHS)
     board = QueueBoard(node.reader, store_id, clock=clock)
     writer.on_commit.append(roster.on_commit)
     writer.on_commit.append(board.on_commit)
+    enrollment = node.reader.run_sync(read_enrollment)
+    syncer: SyncService | None = None
+    if enrollment is not None:
+        syncer = SyncService(
+            writer,
+            node.reader,
+            enrollment,
+            settings=sync_settings,
+            observers=[roster.on_commit, board.on_commit],
+        )
+        writer.on_commit.append(syncer.on_commit)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         node.reader.run_sync(roster.load)
         writer.start()
+        if syncer is not None:
+            await syncer.start()
         log.info("store node %s ready on %s", store_id, data_dir)
         try:
             yield
         finally:
+            if syncer is not None:
+                await syncer.stop()
             await board.close()
             writer.stop()
             engine.dispose()
@@ -71,6 +100,8 @@ def create_app(
     @get("/ready", tags=["ops"])
     async def ready() -> dict[str, Any]:
         """Readiness: the database answers and the writer runs."""
+        if not writer.alive:
+            raise StorageError("the store node's writer is not running")
         await node.reader.run(lambda c: c.exec_driver_sql("SELECT 1").scalar())
         return {"status": "ready", "store_id": store_id}
 
@@ -98,4 +129,6 @@ def create_app(
     app.state.node = node
     app.state.jwt_auth = jwt_auth
     app.state.board = board
+    app.state.sync = syncer
+    app.state.login_throttle = LoginThrottle()
     return app

@@ -7,6 +7,7 @@ or a changed role takes effect at once, without a database read per request.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,7 +21,13 @@ from litestar.security.jwt import JWTAuth, Token
 from sqlalchemy import Connection
 
 from schema.events import Event
-from schema.events.store import Role, StaffAdded, StaffDeactivated, StaffRoleChanged
+from schema.events.store import (
+    Role,
+    StaffAdded,
+    StaffDeactivated,
+    StaffReactivated,
+    StaffRoleChanged,
+)
 from schema.tables.core import staff
 from server.errors import Forbidden
 
@@ -39,32 +46,68 @@ class StaffUser:
 
 
 class Roster:
-    """Active staff by user id, kept current from committed roster events."""
+    """Staff by user id, and who is active, kept current from committed roster events."""
 
     def __init__(self, store_id: str) -> None:
         self.store_id = store_id
         self._users: dict[UUID, StaffUser] = {}
+        self._active: set[UUID] = set()
 
     def load(self, conn: Connection) -> None:
-        rows = conn.execute(
-            sa.select(staff).where(staff.c.store_id == self.store_id, staff.c.active)
-        ).all()
+        rows = conn.execute(sa.select(staff).where(staff.c.store_id == self.store_id)).all()
         self._users = {
             r.user_id: StaffUser(r.user_id, r.username, r.role, self.store_id) for r in rows
         }
+        self._active = {r.user_id for r in rows if r.active}
 
     def get(self, user_id: UUID) -> StaffUser | None:
-        return self._users.get(user_id)
+        """The staff member if they are active, else None."""
+        return self._users.get(user_id) if user_id in self._active else None
 
     def on_commit(self, events: Iterable[Event]) -> None:
         for e in events:
             if isinstance(e, StaffAdded):
                 self._users[e.user_id] = StaffUser(e.user_id, e.username, e.role, e.store_id)
+                self._active.add(e.user_id)
             elif isinstance(e, StaffRoleChanged) and e.user_id in self._users:
                 u = self._users[e.user_id]
                 self._users[e.user_id] = StaffUser(u.user_id, u.username, e.role, u.store_id)
             elif isinstance(e, StaffDeactivated):
-                self._users.pop(e.user_id, None)
+                self._active.discard(e.user_id)
+            elif isinstance(e, StaffReactivated):
+                self._active.add(e.user_id)
+
+
+class LoginThrottle:
+    """Slows down password guessing: after ``limit`` failed logins for one user name within
+    ``window`` seconds, further attempts are refused until the oldest failure ages out.
+
+    In memory on purpose: it protects a live node; a restart forgetting it costs nothing.
+    """
+
+    def __init__(self, limit: int = 5, window: float = 600.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, deque[float]] = {}
+
+    def retry_after(self, username: str, now: float) -> float:
+        """Seconds to wait before trying this user name again (0 when allowed)."""
+        recent = self._recent(username, now)
+        if len(recent) < self.limit:
+            return 0.0
+        return recent[0] + self.window - now
+
+    def failed(self, username: str, now: float) -> None:
+        self._recent(username, now).append(now)
+
+    def succeeded(self, username: str) -> None:
+        self._failures.pop(username, None)
+
+    def _recent(self, username: str, now: float) -> deque[float]:
+        q = self._failures.setdefault(username, deque())
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        return q
 
 
 def make_jwt_auth(secret: str, roster: Roster, exclude: list[str]) -> JWTAuth[StaffUser, Token]:

@@ -14,6 +14,9 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from anyio import to_thread
 from sqlalchemy import Connection, Engine, event
+from sqlalchemy.exc import SQLAlchemyError
+
+from server.errors import StorageError
 
 T = TypeVar("T")
 
@@ -75,8 +78,12 @@ class Reader:
         self.engine = engine
 
     def run_sync(self, fn: Callable[[Connection], T]) -> T:
-        with self.engine.connect() as conn, conn.begin():
-            return fn(conn)
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                return fn(conn)
+        except (SQLAlchemyError, OverflowError) as exc:
+            # Driver errors never reach a client: a locked or failing database is retryable.
+            raise StorageError("the store database could not answer; retry") from exc
 
     async def run(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn(conn)`` in one read transaction (a consistent snapshot) off the event loop."""

@@ -14,6 +14,7 @@ rolled back with the savepoint.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import queue
@@ -21,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -41,7 +42,13 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
 _INSERT_KEY = idempotency_keys.insert()
-_FIND_KEY = sa.select(idempotency_keys).where(idempotency_keys.c.key == sa.bindparam("key"))
+_FIND_KEY = sa.select(idempotency_keys).where(
+    idempotency_keys.c.username == sa.bindparam("username"),
+    idempotency_keys.c.key == sa.bindparam("key"),
+)
+KEY_TTL = timedelta(days=7)
+"""How long an Idempotency-Key is remembered: far longer than any tablet retries."""
+PRUNE_EVERY_SECONDS = 3600.0
 _json = msgspec.json.Encoder()
 
 Command = Callable[[Ctx], Any]
@@ -93,10 +100,12 @@ class Writer:
         engine: Engine,
         store_id: str,
         *,
+        contact_key: bytes,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.engine = engine
         self.store_id = store_id
+        self.contact_key = contact_key
         self.clock = clock
         self.on_commit: list[Callable[[list[Event]], None]] = []
         """Called on the event loop after each commit, with the events it made durable."""
@@ -106,13 +115,21 @@ class Writer:
         self._log: EventLog | None = None
         self.batches = 0
         self.commands = 0
+        self._next_prune = 0.0
+        self._batch_committed = False
 
     # ------------------------------------------------------------ lifecycle
 
+    @property
+    def alive(self) -> bool:
+        """Whether the writer thread runs and takes commands."""
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
         self._conn = self.engine.connect()
-        with self._conn.begin():
+        with begin_immediate(self._conn):
             self._log = EventLog.load(self._conn, self.store_id)
+            self._prune_keys(self._conn)
         self._thread = threading.Thread(target=self._run, name="hallsync-writer", daemon=True)
         self._thread.start()
 
@@ -137,7 +154,7 @@ class Writer:
         idempotency: Idempotency | None = None,
     ) -> Outcome:
         """Queue a command and wait until it is committed (or has failed)."""
-        if self._thread is None:
+        if not self.alive:
             raise StorageError("the store node is not accepting writes")
         loop = asyncio.get_running_loop()
         job = _Job(command, actor, device, status_code, idempotency, loop, loop.create_future())
@@ -151,7 +168,14 @@ class Writer:
             raise RuntimeError("run_now is for a stopped writer")
         with self.engine.connect() as conn, begin_immediate(conn):
             log_ = EventLog.load(conn, self.store_id)
-            ctx = Ctx(conn=conn, log=log_, actor=actor, device=device, now=self.clock())
+            ctx = Ctx(
+                conn=conn,
+                log=log_,
+                actor=actor,
+                device=device,
+                now=self.clock(),
+                contact_key=self.contact_key,
+            )
             return command(ctx)
 
     # ------------------------------------------------------------ the thread
@@ -172,30 +196,61 @@ class Writer:
                     stopping = True
                     break
                 batch.append(nxt)
-            self._run_batch(batch)
+            try:
+                self._run_batch(batch)
+            except BaseException as exc:
+                log.exception("write batch failed unexpectedly")
+                self._recover(batch, exc)
             if stopping:
                 return
+
+    def _recover(self, batch: list[_Job], exc: BaseException) -> None:
+        """After an unexpected failure: answer every waiting request and reload the log state
+        from disk, so whatever did or did not commit, the next seq is right."""
+        err = StorageError("the store node could not complete the write; retry")
+        err.__cause__ = exc
+        for job in batch:
+            if job.result is None or (
+                isinstance(job.result, Outcome) and not self._batch_committed
+            ):
+                job.result = err
+            self._resolve(job)
+        try:
+            assert self._conn is not None
+            if self._conn.in_transaction():
+                self._conn.rollback()
+            with begin_immediate(self._conn):
+                self._log = EventLog.load(self._conn, self.store_id)
+        except Exception:
+            log.exception("could not reload the event log after a failure")
 
     def _run_batch(self, batch: list[_Job]) -> None:
         assert self._conn is not None and self._log is not None
         conn, log_ = self._conn, self._log
-        seq_before = log_.next_seq
+        self._batch_committed = False
         committed: list[Event] = []
         started = time.perf_counter()
         try:
             with begin_immediate(conn):
+                if time.monotonic() >= self._next_prune:
+                    self._prune_keys(conn)
                 for job in batch:
                     self._run_job(conn, log_, job)
                     if isinstance(job.result, Outcome):
                         committed.extend(job.result.events)
+            self._batch_committed = True
         except SQLAlchemyError as exc:
             log.exception("write transaction failed; %d commands not applied", len(batch))
-            log_.next_seq = seq_before
             err = StorageError("the store database could not commit; retry")
             err.__cause__ = exc
             for job in batch:
                 job.result = err
             committed = []
+            # A COMMIT can fail after its pages reached the disk: trust the disk, not memory.
+            if conn.in_transaction():
+                conn.rollback()
+            with begin_immediate(conn):
+                self._log = EventLog.load(conn, self.store_id)
         self.batches += 1
         self.commands += len(batch)
         COMMIT_SECONDS.observe(time.perf_counter() - started)
@@ -207,7 +262,8 @@ class Writer:
         # Observers (the roster, the display board) learn of the commit before any request
         # is answered, so a client's next request already sees e.g. a deactivated user gone.
         if committed and self.on_commit:
-            batch[0].loop.call_soon_threadsafe(self._notify, committed)
+            with contextlib.suppress(RuntimeError):  # the event loop is gone: nobody to tell
+                batch[0].loop.call_soon_threadsafe(self._notify, committed)
         for job in batch:
             self._resolve(job)
 
@@ -233,15 +289,22 @@ class Writer:
     def _execute(self, conn: Connection, log_: EventLog, job: _Job) -> Outcome:
         idem = job.idempotency
         if idem is not None:
-            row = conn.execute(_FIND_KEY, {"key": idem.key}).first()
+            row = conn.execute(_FIND_KEY, {"key": idem.key, "username": idem.username}).first()
             if row is not None:
-                if row.fingerprint != idem.fingerprint or row.username != idem.username:
+                if row.fingerprint != idem.fingerprint:
                     raise IdempotencyMismatch(
                         "this Idempotency-Key was already used for a different request"
                     )
                 return Outcome(row.status_code, row.body, replayed=True, events=[])
         now = job.now or self.clock()
-        ctx = Ctx(conn=conn, log=log_, actor=job.actor, device=job.device, now=now)
+        ctx = Ctx(
+            conn=conn,
+            log=log_,
+            actor=job.actor,
+            device=job.device,
+            now=now,
+            contact_key=self.contact_key,
+        )
         result = job.command(ctx)
         body = _json.encode(result)
         if idem is not None:
@@ -258,6 +321,12 @@ class Writer:
             )
         return Outcome(job.status_code, body, replayed=False, events=ctx.emitted)
 
+    def _prune_keys(self, conn: Connection) -> None:
+        """Forget Idempotency-Keys older than ``KEY_TTL`` (inside the caller's transaction)."""
+        cutoff = self.clock() - KEY_TTL
+        conn.execute(idempotency_keys.delete().where(idempotency_keys.c.created_at < cutoff))
+        self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+
     @staticmethod
     def _resolve(job: _Job) -> None:
         result = job.result
@@ -270,7 +339,8 @@ class Writer:
             else:
                 job.future.set_result(result)  # type: ignore[arg-type]
 
-        job.loop.call_soon_threadsafe(deliver)
+        with contextlib.suppress(RuntimeError):  # the caller's loop is gone: nobody waits
+            job.loop.call_soon_threadsafe(deliver)
 
     def _notify(self, events: list[Event]) -> None:
         for callback in self.on_commit:

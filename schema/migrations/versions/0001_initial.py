@@ -1,8 +1,8 @@
-"""initial schema: event log, store, queue, inventory, shifts, complaints, ops
+"""initial schema
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 16:27:10.535517
+Create Date: 2026-11-26 16:52:58.896057
 """
 
 from __future__ import annotations
@@ -75,6 +75,72 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_attendance_records_store_user_day", ["store_id", "user_id", "day"], unique=False
         )
+
+    op.create_table(
+        "central_enrollments",
+        sa.Column(
+            "code_hash",
+            sa.String(length=128),
+            nullable=False,
+            comment="sha256 of the one-time code",
+        ),
+        sa.Column("store_id", sa.String(length=16), nullable=False),
+        sa.Column("created_at", schema.tables.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", schema.tables.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", schema.tables.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("code_hash", name=op.f("pk_central_enrollments")),
+    )
+    with op.batch_alter_table("central_enrollments", schema=None) as batch_op:
+        batch_op.create_index("ix_central_enrollments_store", ["store_id"], unique=False)
+
+    op.create_table(
+        "central_quarantine",
+        sa.Column(
+            "quarantine_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.Identity(always=False),
+            nullable=False,
+        ),
+        sa.Column("store_id", sa.String(length=16), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "event_type", sa.String(length=64), nullable=True, comment="when it could be read"
+        ),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("raw", sa.LargeBinary(), nullable=False, comment="the bytes as received"),
+        sa.Column("received_at", schema.tables.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("replayed_at", schema.tables.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("quarantine_id", name=op.f("pk_central_quarantine")),
+        sa.UniqueConstraint("store_id", "seq", name=op.f("uq_central_quarantine_store_id_seq")),
+    )
+    op.create_table(
+        "central_stores",
+        sa.Column("store_id", sa.String(length=16), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("region", sa.String(length=64), nullable=False),
+        sa.Column("tz", sa.String(length=64), nullable=False),
+        sa.Column(
+            "status", sa.String(length=16), nullable=False, comment="pending | active | revoked"
+        ),
+        sa.Column(
+            "credential_hash", sa.String(length=128), nullable=True, comment="sha256 of the secret"
+        ),
+        sa.Column("enrolled_at", schema.tables.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("high_water", sa.BigInteger(), nullable=False, comment="contiguous seq held"),
+        sa.Column(
+            "hq_acked", sa.BigInteger(), nullable=False, comment="HQ cursor the store applied"
+        ),
+        sa.Column(
+            "local_seq", sa.BigInteger(), nullable=False, comment="store's newest seq, reported"
+        ),
+        sa.Column("quarantined", sa.Integer(), nullable=False),
+        sa.Column("last_seen_at", schema.tables.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_ingest_at", schema.tables.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("store_id", name=op.f("pk_central_stores")),
+    )
+    with op.batch_alter_table("central_stores", schema=None) as batch_op:
+        batch_op.create_index("ix_central_stores_credential_hash", ["credential_hash"], unique=True)
+        batch_op.create_index("ix_central_stores_region", ["region"], unique=False)
 
     op.create_table(
         "complaint_steps",
@@ -208,6 +274,61 @@ def upgrade() -> None:
         sa.UniqueConstraint("id", name=op.f("uq_events_id")),
     )
     op.create_table(
+        "hq_events",
+        sa.Column(
+            "cursor",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.Identity(always=False),
+            nullable=False,
+        ),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("audience", sa.String(length=8), nullable=False, comment="all | region | store"),
+        sa.Column(
+            "target", sa.String(length=64), nullable=False, comment="region or store id; '' for all"
+        ),
+        sa.Column("type", sa.String(length=64), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False, comment="the HQ event as msgpack"),
+        sa.Column("created_at", schema.tables.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("cursor", name=op.f("pk_hq_events")),
+        sa.UniqueConstraint("id", name=op.f("uq_hq_events_id")),
+    )
+    with op.batch_alter_table("hq_events", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_hq_events_audience", ["audience", "target", "cursor"], unique=False
+        )
+
+    op.create_table(
+        "hq_log",
+        sa.Column("store_id", sa.String(length=16), nullable=False),
+        sa.Column(
+            "cursor", sa.BigInteger(), nullable=False, comment="position in central's HQ log"
+        ),
+        sa.Column("type", sa.String(length=64), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False, comment="the HQ event as msgpack"),
+        sa.Column("applied_at", schema.tables.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "applied_after_seq",
+            sa.BigInteger(),
+            nullable=False,
+            comment="the store's log seq when applied: where it stands in a replay",
+        ),
+        sa.PrimaryKeyConstraint("store_id", "cursor", name=op.f("pk_hq_log")),
+    )
+    op.create_table(
+        "hq_users",
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("display_name", sa.String(length=120), nullable=False),
+        sa.Column(
+            "role", sa.String(length=16), nullable=False, comment="admin | ops | analyst | auditor"
+        ),
+        sa.Column("regions", sa.JSON(), nullable=False, comment="[] means every region"),
+        sa.Column("password_hash", sa.String(length=255), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", schema.tables.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("username", name=op.f("pk_hq_users")),
+    )
+    op.create_table(
         "idempotency_keys",
         sa.Column("key", sa.String(length=255), nullable=False),
         sa.Column("username", sa.String(length=64), nullable=False),
@@ -220,7 +341,7 @@ def upgrade() -> None:
         sa.Column("status_code", sa.SmallInteger(), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", schema.tables.base.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_keys")),
+        sa.PrimaryKeyConstraint("username", "key", name=op.f("pk_idempotency_keys")),
     )
     with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
         batch_op.create_index(
@@ -812,11 +933,32 @@ def upgrade() -> None:
         sa.Column("updated_at", schema.tables.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("store_id", name=op.f("pk_store_info")),
     )
+    op.create_table(
+        "sync_state",
+        sa.Column("store_id", sa.String(length=16), nullable=False),
+        sa.Column(
+            "acked_seq", sa.BigInteger(), nullable=False, comment="central holds seq <= this"
+        ),
+        sa.Column("hq_cursor", sa.BigInteger(), nullable=False, comment="HQ events applied up to"),
+        sa.Column("last_attempt_at", schema.tables.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "last_success_at",
+            schema.tables.base.UTCDateTime(timezone=True),
+            nullable=True,
+            comment="last time caught up",
+        ),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column(
+            "quarantined", sa.Integer(), nullable=False, comment="events central quarantined"
+        ),
+        sa.PrimaryKeyConstraint("store_id", name=op.f("pk_sync_state")),
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("sync_state")
     op.drop_table("store_info")
     op.drop_table("staff")
     with op.batch_alter_table("shifts", schema=None) as batch_op:
@@ -897,6 +1039,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_idempotency_keys_created_at"))
 
     op.drop_table("idempotency_keys")
+    op.drop_table("hq_users")
+    op.drop_table("hq_log")
+    with op.batch_alter_table("hq_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_hq_events_audience")
+
+    op.drop_table("hq_events")
     op.drop_table("events")
     op.drop_table("credentials")
     with op.batch_alter_table("complaints", schema=None) as batch_op:
@@ -911,6 +1059,16 @@ def downgrade() -> None:
         batch_op.drop_index("ix_complaint_steps_store_complaint_at")
 
     op.drop_table("complaint_steps")
+    with op.batch_alter_table("central_stores", schema=None) as batch_op:
+        batch_op.drop_index("ix_central_stores_region")
+        batch_op.drop_index("ix_central_stores_credential_hash")
+
+    op.drop_table("central_stores")
+    op.drop_table("central_quarantine")
+    with op.batch_alter_table("central_enrollments", schema=None) as batch_op:
+        batch_op.drop_index("ix_central_enrollments_store")
+
+    op.drop_table("central_enrollments")
     with op.batch_alter_table("attendance_records", schema=None) as batch_op:
         batch_op.drop_index("ix_attendance_records_store_user_day")
         batch_op.drop_index("ix_attendance_records_store_day")

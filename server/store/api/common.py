@@ -35,6 +35,8 @@ class Node:
     writer: Writer
     reader: Reader
     roster: Roster
+    contact_key: bytes
+    """Key of customer contact hashes, for reads that match a phone number."""
 
 
 def node(request: Request[Any, Any, State]) -> Node:
@@ -54,7 +56,7 @@ PagingDep = NamedDependency[Paging]
 
 def provide_paging(
     limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")] = 50,
-    offset: Annotated[int, QueryParameter(ge=0, description="rows to skip")] = 0,
+    offset: Annotated[int, QueryParameter(ge=0, le=2**31 - 1, description="rows to skip")] = 0,
 ) -> Paging:
     """``?limit=&offset=`` on every list endpoint."""
     return Paging(limit=limit, offset=offset)

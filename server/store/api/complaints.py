@@ -4,6 +4,9 @@ Roles: greeters and clerks take complaints in and read them; clerks handle the o
 (respond, escalate, resolve, reopen); the manager assigns and closes, and may do everything.
 Technical support and general admin have no business with customer complaints and their
 (masked) contact data, so they are refused.
+
+Status codes: taking a complaint in answers 201; every handling step answers 200. Day ranges
+are ``from``/``to``: store-local days of intake, both inclusive.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from schema.api.complaints import (
 )
 from schema.events.complaints import Category, Channel, ComplaintStatus, EscalationLevel
 from server.domain import complaints as domain
+from server.domain.common import check_date_range
 from server.domain.paging import paginate
 from server.store.api.common import AnyRequest, PagingDep, node, read, submit
 from server.store.auth import requires
@@ -48,7 +52,7 @@ class ComplaintController(Controller):
     path = "/api/v1/complaints"
     tags = ["complaints"]
 
-    @post("/", guards=[READERS])
+    @post("/", guards=[READERS], status_code=201)
     async def open_complaint(
         self, request: AnyRequest, data: JSONBody[ComplaintIn]
     ) -> Response[ComplaintDetailOut]:
@@ -75,14 +79,17 @@ class ComplaintController(Controller):
             bool | None,
             QueryParameter(description="true: overdue for first response or resolution now"),
         ] = None,
-        opened_from: Annotated[
-            date | None, QueryParameter(description="opened on or after this store-local day")
+        date_from: Annotated[
+            date | None,
+            QueryParameter(name="from", description="opened on or after this store-local day"),
         ] = None,
-        opened_to: Annotated[
-            date | None, QueryParameter(description="opened on or before this store-local day")
+        date_to: Annotated[
+            date | None,
+            QueryParameter(name="to", description="opened on or before this store-local day"),
         ] = None,
     ) -> Page[ComplaintOut]:
         """Complaints (投诉列表), newest first, with SLA overdue flags as of now."""
+        check_date_range(date_from, date_to)
         n = node(request)
         now = n.writer.clock()
         query = domain.list_complaints(
@@ -94,8 +101,8 @@ class ComplaintController(Controller):
             owner_id=owner_id,
             escalation_level=escalation_level,
             overdue=overdue,
-            opened_from=opened_from,
-            opened_to=opened_to,
+            date_from=date_from,
+            date_to=date_to,
         )
         return await read(
             request,
@@ -111,7 +118,7 @@ class ComplaintController(Controller):
         """A customer's complaints by phone (按手机号查询投诉); the number stays out of URLs."""
         n = node(request)
         now = n.writer.clock()
-        query = domain.search_by_phone(n.store_id, data.customer_phone)
+        query = domain.search_by_phone(n.store_id, data.customer_phone, n.contact_key)
         return await read(
             request,
             lambda c: paginate(
@@ -183,11 +190,15 @@ class ComplaintController(Controller):
 
     @post("/{complaint_id:uuid}/close", guards=[MANAGER], status_code=200)
     async def close(
-        self, request: AnyRequest, complaint_id: FromPath[UUID], data: JSONBody[CloseIn]
+        self,
+        request: AnyRequest,
+        complaint_id: FromPath[UUID],
+        data: JSONBody[CloseIn | None] = None,
     ) -> Response[ComplaintDetailOut]:
         """Close a resolved complaint (结案) (manager)."""
+        note = (data or CloseIn()).note
         return await submit(
-            request, lambda ctx: domain.close(ctx, complaint_id, data.note), status_code=200
+            request, lambda ctx: domain.close(ctx, complaint_id, note), status_code=200
         )
 
     @post("/{complaint_id:uuid}/reopen", guards=[HANDLERS], status_code=200)

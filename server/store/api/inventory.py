@@ -2,7 +2,12 @@
 
 Who may do what: any staff member reads the catalog and stock levels; clerks sell and take
 returns; the general admin (综合管理) receives, transfers, writes off, counts and asks for
-adjustments; the manager approves adjustments (and may do everything).
+adjustments; the manager approves adjustments (and may do everything). Selling below an item's
+list price is the manager's too (403 for anyone else).
+
+Status codes: recording something new answers 201 (an item, a movement, an adjustment, a
+count); every other step answers 200. Bodies whose fields all have defaults may be left out.
+Day ranges are ``from``/``to``: store-local days, both inclusive.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from schema.api.inventory import (
 )
 from schema.events.inventory import ItemCategory, MovementKind
 from server.domain import inventory as domain
+from server.domain.common import check_date_range
 from server.domain.context import Ctx
 from server.domain.paging import paginate
 from server.store.api.common import AnyRequest, PagingDep, node, read, submit
@@ -85,7 +91,7 @@ class ItemController(Controller):
             ),
         )
 
-    @post("/", guards=[ADMIN])
+    @post("/", guards=[ADMIN], status_code=201)
     async def define_item(self, request: AnyRequest, data: JSONBody[ItemIn]) -> Response[ItemOut]:
         """Define an item (新增商品) with its SKU, category, price and serial tracking."""
         return await submit(request, lambda ctx: domain.define_item(ctx, data))
@@ -96,14 +102,13 @@ class ItemController(Controller):
         sid = node(request).store_id
         return await read(request, lambda c: domain.get_item(c, sid, sku))
 
-    @patch("/{sku:str}", guards=[ADMIN])
+    @patch("/{sku:str}", guards=[ADMIN], status_code=200)
     async def update_item(
-        self, request: AnyRequest, sku: FromPath[str], data: JSONBody[ItemUpdateIn]
+        self, request: AnyRequest, sku: FromPath[str], data: JSONBody[ItemUpdateIn | None] = None
     ) -> Response[ItemOut]:
         """Change an item's name, category, price or active flag (修改商品)."""
-        return await submit(
-            request, lambda ctx: domain.update_item(ctx, sku, data), status_code=200
-        )
+        cmd = data or ItemUpdateIn()
+        return await submit(request, lambda ctx: domain.update_item(ctx, sku, cmd), status_code=200)
 
 
 class StockController(Controller):
@@ -157,40 +162,43 @@ class StockController(Controller):
         sid = node(request).store_id
         return await read(request, lambda c: domain.get_stock(c, sid, sku))
 
-    @post("/receive", guards=[ADMIN])
+    @post("/receive", guards=[ADMIN], status_code=201)
     async def receive(
         self, request: AnyRequest, data: JSONBody[ReceiveIn]
     ) -> Response[MovementOut]:
         """Receive goods into stock (入库): quantities, or the serial of each unit."""
         return await submit(request, lambda ctx: domain.receive(ctx, data))
 
-    @post("/sell", guards=[CLERK])
+    @post("/sell", guards=[CLERK], status_code=201)
     async def sell(self, request: AnyRequest, data: JSONBody[SaleIn]) -> Response[MovementOut]:
-        """Record a sale (销售) with the price charged; one serial per line for phones and SIMs."""
+        """Record a sale (销售) with the price charged; one serial per line for phones and SIMs.
+
+        A price below the list price needs a manager; ``ticket_id`` must be a ticket of this
+        store (422 otherwise)."""
         return await submit(request, lambda ctx: domain.sell(ctx, data))
 
-    @post("/transfer-out", guards=[ADMIN])
+    @post("/transfer-out", guards=[ADMIN], status_code=201)
     async def transfer_out(
         self, request: AnyRequest, data: JSONBody[TransferOutIn]
     ) -> Response[MovementOut]:
         """Send goods to another store (调拨出)."""
         return await submit(request, lambda ctx: domain.transfer_out(ctx, data))
 
-    @post("/transfer-in", guards=[ADMIN])
+    @post("/transfer-in", guards=[ADMIN], status_code=201)
     async def transfer_in(
         self, request: AnyRequest, data: JSONBody[TransferInIn]
     ) -> Response[MovementOut]:
         """Take in goods from another store by its transfer note (调拨入)."""
         return await submit(request, lambda ctx: domain.transfer_in(ctx, data))
 
-    @post("/return", guards=[CLERK])
+    @post("/return", guards=[CLERK], status_code=201)
     async def return_stock(
         self, request: AnyRequest, data: JSONBody[ReturnIn]
     ) -> Response[MovementOut]:
         """Take back a customer's return into stock (退货); serials must have been sold here."""
         return await submit(request, lambda ctx: domain.return_stock(ctx, data))
 
-    @post("/write-off", guards=[ADMIN])
+    @post("/write-off", guards=[ADMIN], status_code=201)
     async def write_off(
         self, request: AnyRequest, data: JSONBody[WriteOffIn]
     ) -> Response[MovementOut]:
@@ -209,20 +217,25 @@ class MovementController(Controller):
         paging: PagingDep,
         kind: Annotated[MovementKind | None, QueryParameter(description="movement kind")] = None,
         sku: SkuQ = None,
-        day_from: Annotated[
-            date | None, QueryParameter(description="first store-local day (inclusive)")
+        date_from: Annotated[
+            date | None,
+            QueryParameter(name="from", description="first store-local day (inclusive)"),
         ] = None,
-        day_to: Annotated[
-            date | None, QueryParameter(description="last store-local day (inclusive)")
+        date_to: Annotated[
+            date | None,
+            QueryParameter(name="to", description="last store-local day (inclusive)"),
         ] = None,
     ) -> Page[MovementLineOut]:
         """The stock ledger (出入库台账), newest first, by kind, SKU and store-local days."""
+        check_date_range(date_from, date_to)
         sid = node(request).store_id
         return await read(
             request,
             lambda c: paginate(
                 c,
-                domain.list_movements(c, sid, kind=kind, sku=sku, day_from=day_from, day_to=day_to),
+                domain.list_movements(
+                    c, sid, kind=kind, sku=sku, date_from=date_from, date_to=date_to
+                ),
                 domain.movement_line_out,
                 limit=paging.limit,
                 offset=paging.offset,
@@ -274,7 +287,7 @@ class AdjustmentController(Controller):
             ),
         )
 
-    @post("/", guards=[ADMIN])
+    @post("/", guards=[ADMIN], status_code=201)
     async def create_adjustment(
         self, request: AnyRequest, data: JSONBody[AdjustmentIn]
     ) -> Response[AdjustmentOut]:
@@ -296,7 +309,7 @@ class AdjustmentController(Controller):
         sid = node(request).store_id
         return await read(request, lambda c: domain.get_adjustment(c, sid, adjustment_id))
 
-    @post("/{adjustment_id:uuid}/approve", guards=[MANAGER])
+    @post("/{adjustment_id:uuid}/approve", guards=[MANAGER], status_code=200)
     async def approve(
         self,
         request: AnyRequest,
@@ -311,7 +324,7 @@ class AdjustmentController(Controller):
             status_code=200,
         )
 
-    @post("/{adjustment_id:uuid}/reject", guards=[MANAGER])
+    @post("/{adjustment_id:uuid}/reject", guards=[MANAGER], status_code=200)
     async def reject(
         self,
         request: AnyRequest,
@@ -354,10 +367,13 @@ class CountController(Controller):
             ),
         )
 
-    @post("/", guards=[ADMIN])
-    async def open_count(self, request: AnyRequest, data: JSONBody[CountIn]) -> Response[CountOut]:
-        """Open a stock count (开始盘点) over some SKUs or every active item."""
-        return await submit(request, lambda ctx: domain.open_count(ctx, data))
+    @post("/", guards=[ADMIN], status_code=201)
+    async def open_count(
+        self, request: AnyRequest, data: JSONBody[CountIn | None] = None
+    ) -> Response[CountOut]:
+        """Open a stock count (开始盘点) over some SKUs, or every active item by default."""
+        cmd = data or CountIn()
+        return await submit(request, lambda ctx: domain.open_count(ctx, cmd))
 
     @get("/{count_id:uuid}", guards=[ADMIN])
     async def get_count(self, request: AnyRequest, count_id: FromPath[UUID]) -> CountOut:
@@ -365,7 +381,7 @@ class CountController(Controller):
         sid = node(request).store_id
         return await read(request, lambda c: domain.get_count(c, sid, count_id))
 
-    @post("/{count_id:uuid}/lines", guards=[ADMIN])
+    @post("/{count_id:uuid}/lines", guards=[ADMIN], status_code=200)
     async def record_line(
         self, request: AnyRequest, count_id: FromPath[UUID], data: JSONBody[CountLineIn]
     ) -> Response[CountOut]:
@@ -374,12 +390,12 @@ class CountController(Controller):
             request, lambda ctx: domain.record_count_line(ctx, count_id, data), status_code=200
         )
 
-    @post("/{count_id:uuid}/post", guards=[ADMIN])
+    @post("/{count_id:uuid}/post", guards=[ADMIN], status_code=200)
     async def post_count(self, request: AnyRequest, count_id: FromPath[UUID]) -> Response[CountOut]:
         """Post a count (盘点过账): on hand becomes the counted figure; variances are kept."""
         return await submit(request, lambda ctx: domain.post_count(ctx, count_id), status_code=200)
 
-    @post("/{count_id:uuid}/cancel", guards=[ADMIN])
+    @post("/{count_id:uuid}/cancel", guards=[ADMIN], status_code=200)
     async def cancel_count(
         self, request: AnyRequest, count_id: FromPath[UUID], data: JSONBody[CancelIn | None] = None
     ) -> Response[CountOut]:

@@ -1,5 +1,10 @@
 """Tablet routes of daily operations (日常运营) and training (培训): the opening checklist,
-equipment faults, fire drills and inspections, training sessions."""
+equipment faults, fire drills and inspections, training sessions.
+
+Status codes: recording something new answers 201 (starting the day's checklist answers 200
+when it was started already); every other step answers 200. Bodies whose fields all have
+defaults may be left out. Day ranges are ``from``/``to``: store-local days, both inclusive.
+"""
 
 from __future__ import annotations
 
@@ -37,15 +42,16 @@ from schema.api.ops import (
 )
 from schema.events.ops import FaultKind, FaultSeverity, TrainingKind
 from server.domain import ops as domain
-from server.domain.context import load_settings
+from server.domain.common import check_date_range, parse_month, store_today
+from server.domain.context import Ctx
 from server.domain.paging import paginate
 from server.store.api.common import AnyRequest, PagingDep, node, read, submit
 from server.store.auth import ALL_ROLES, requires
 
-Since = Annotated[
+FromDay = Annotated[
     date | None, QueryParameter(name="from", description="first store-local day (inclusive)")
 ]
-Until = Annotated[
+ToDay = Annotated[
     date | None, QueryParameter(name="to", description="last store-local day (inclusive)")
 ]
 
@@ -54,23 +60,31 @@ async def _store_today(request: AnyRequest) -> date:
     """The store-local day now, by the clock the node stamps its commands with."""
     n = node(request)
     now = n.writer.clock()
-    return await read(request, lambda c: now.astimezone(load_settings(c, n.store_id).zone).date())
+    return await read(request, lambda c: store_today(c, n.store_id, now))
 
 
 class ChecklistController(Controller):
     path = "/api/v1/checklists"
     tags = ["opening checklist"]
 
-    @post("/", guards=[requires("tech", "admin")])
+    @post("/", guards=[requires("tech", "admin")], status_code=201)
     async def start(self, request: AnyRequest) -> Response[ChecklistOut]:
-        """Start today's opening checklist (开门准备); again the same day returns it (200)."""
-        n = node(request)
-        today = await _store_today(request)
-        found = await read(request, lambda c: domain.checklist_id_of(c, n.store_id, today))
-        # The command itself is idempotent; this only picks the status code of the answer.
-        return await submit(
-            request, domain.start_checklist, status_code=201 if found is None else 200
-        )
+        """Start today's opening checklist (开门准备): 201; again the same day returns the
+        same checklist with 200."""
+        created = False  # the command says; it does not run when an answer is replayed
+
+        def command(ctx: Ctx) -> ChecklistOut:
+            nonlocal created
+            started = domain.start_checklist(ctx)
+            created = started.created
+            return started.checklist
+
+        # With an Idempotency-Key the writer stores the status given here, not the one set
+        # below; storing 200 means a replay never claims to have created what existed.
+        response = await submit(request, command, status_code=200)
+        if created:
+            response.status_code = 201
+        return response
 
     @get("/today", guards=[ALL_ROLES])
     async def today(self, request: AnyRequest) -> ChecklistOut:
@@ -90,19 +104,22 @@ class ChecklistController(Controller):
         self,
         request: AnyRequest,
         paging: PagingDep,
-        since: Since = None,
-        until: Until = None,
+        date_from: FromDay = None,
+        date_to: ToDay = None,
         status: Annotated[
             ChecklistStatus | None, QueryParameter(description="open or completed")
         ] = None,
     ) -> Page[ChecklistSummaryOut]:
         """Checklists by day with completion time (开门准备记录), newest first."""
+        check_date_range(date_from, date_to)
         n = node(request)
         return await read(
             request,
             lambda c: paginate(
                 c,
-                domain.list_checklists(c, n.store_id, since=since, until=until, status=status),
+                domain.list_checklists(
+                    c, n.store_id, date_from=date_from, date_to=date_to, status=status
+                ),
                 domain.checklist_summary_out,
                 limit=paging.limit,
                 offset=paging.offset,
@@ -156,10 +173,11 @@ class FaultController(Controller):
         open_only: Annotated[
             bool, QueryParameter(name="open", description="only faults awaiting repair")
         ] = False,
-        since: Since = None,
-        until: Until = None,
+        date_from: FromDay = None,
+        date_to: ToDay = None,
     ) -> Page[FaultOut]:
         """Equipment faults (设备故障列表), newest first; filter by status, kind, day range."""
+        check_date_range(date_from, date_to)
         n = node(request)
         return await read(
             request,
@@ -172,8 +190,8 @@ class FaultController(Controller):
                     kind=kind,
                     severity=severity,
                     open_only=open_only,
-                    since=since,
-                    until=until,
+                    date_from=date_from,
+                    date_to=date_to,
                 ),
                 domain.fault_out,
                 limit=paging.limit,
@@ -189,11 +207,15 @@ class FaultController(Controller):
 
     @post("/{fault_id:uuid}/start-repair", guards=[requires("tech")], status_code=200)
     async def start_repair(
-        self, request: AnyRequest, fault_id: FromPath[UUID], data: JSONBody[FaultNoteIn]
+        self,
+        request: AnyRequest,
+        fault_id: FromPath[UUID],
+        data: JSONBody[FaultNoteIn | None] = None,
     ) -> Response[FaultDetailOut]:
         """Acknowledge the fault and start repairing it (受理维修; tech)."""
+        note = (data or FaultNoteIn()).note
         return await submit(
-            request, lambda ctx: domain.start_repair(ctx, fault_id, data.note), status_code=200
+            request, lambda ctx: domain.start_repair(ctx, fault_id, note), status_code=200
         )
 
     @post("/{fault_id:uuid}/repair", guards=[requires("tech")], status_code=200)
@@ -207,11 +229,12 @@ class FaultController(Controller):
             status_code=200,
         )
 
-    @post("/{fault_id:uuid}/reopen", guards=[ALL_ROLES], status_code=200)
+    @post("/{fault_id:uuid}/reopen", guards=[requires("tech")], status_code=200)
     async def reopen(
         self, request: AnyRequest, fault_id: FromPath[UUID], data: JSONBody[FaultReasonIn]
     ) -> Response[FaultDetailOut]:
-        """Reopen a repaired fault that came back (故障复发)."""
+        """Reopen a repaired fault that came back (故障复发; tech). Anyone may report a new
+        fault; judging that a repair did not hold is technical support's."""
         return await submit(
             request, lambda ctx: domain.reopen_fault(ctx, fault_id, data.reason), status_code=200
         )
@@ -239,14 +262,24 @@ class FireSafetyController(Controller):
 
     @get("/fire-drills", guards=[ALL_ROLES])
     async def list_drills(
-        self, request: AnyRequest, paging: PagingDep, since: Since = None, until: Until = None
+        self,
+        request: AnyRequest,
+        paging: PagingDep,
+        date_from: FromDay = None,
+        date_to: ToDay = None,
     ) -> Page[FireDrillOut]:
         """Fire drills by day range (消防演练列表), newest first."""
+        check_date_range(date_from, date_to)
         n = node(request)
         return await read(
             request,
             lambda c: domain.page_fire_drills(
-                c, n.store_id, since=since, until=until, limit=paging.limit, offset=paging.offset
+                c,
+                n.store_id,
+                date_from=date_from,
+                date_to=date_to,
+                limit=paging.limit,
+                offset=paging.offset,
             ),
         )
 
@@ -268,18 +301,19 @@ class FireSafetyController(Controller):
         self,
         request: AnyRequest,
         paging: PagingDep,
-        since: Since = None,
-        until: Until = None,
+        date_from: FromDay = None,
+        date_to: ToDay = None,
         passed: Annotated[bool | None, QueryParameter(description="passed or failed")] = None,
     ) -> Page[FireInspectionOut]:
         """Fire inspections by day range (防火检查列表), newest first."""
+        check_date_range(date_from, date_to)
         n = node(request)
         return await read(
             request,
             lambda c: paginate(
                 c,
                 domain.list_fire_inspections(
-                    c, n.store_id, since=since, until=until, passed=passed
+                    c, n.store_id, date_from=date_from, date_to=date_to, passed=passed
                 ),
                 domain.fire_inspection_out,
                 limit=paging.limit,
@@ -314,19 +348,20 @@ class TrainingController(Controller):
         self,
         request: AnyRequest,
         paging: PagingDep,
-        since: Since = None,
-        until: Until = None,
+        date_from: FromDay = None,
+        date_to: ToDay = None,
         kind: Annotated[TrainingKind | None, QueryParameter(description="training kind")] = None,
         status: Annotated[TrainingStatus | None, QueryParameter(description="status")] = None,
     ) -> Page[TrainingOut]:
         """Training sessions by day range (培训列表), newest first."""
+        check_date_range(date_from, date_to)
         n = node(request)
         return await read(
             request,
             lambda c: paginate(
                 c,
                 domain.list_trainings(
-                    c, n.store_id, since=since, until=until, kind=kind, status=status
+                    c, n.store_id, date_from=date_from, date_to=date_to, kind=kind, status=status
                 ),
                 domain.training_out,
                 limit=paging.limit,
@@ -341,14 +376,14 @@ class TrainingController(Controller):
         paging: PagingDep,
         month: Annotated[
             str | None,
-            QueryParameter(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; this month"),
+            QueryParameter(pattern=r"^\d{4}-(0[1-9]|1[0-2])\Z", description="YYYY-MM; this month"),
         ] = None,
         kind: Annotated[TrainingKind | None, QueryParameter(description="training kind")] = None,
         user_id: Annotated[UUID | None, QueryParameter(description="one staff member")] = None,
     ) -> Page[MonthlyAttendanceOut]:
         """Training attendance per staff member in a month (月度培训出勤; admin)."""
         n = node(request)
-        the_month = month or (await _store_today(request)).strftime("%Y-%m")
+        the_month = parse_month(month) if month is not None else await _store_today(request)
         return await read(
             request,
             lambda c: paginate(

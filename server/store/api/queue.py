@@ -3,6 +3,11 @@
 Roles: the manager sets up windows; clerks open their window and work tickets at it; the
 greeter issues tickets and handles appointments (clerks may too); anyone logged in sees the
 live queue, and the hall's display board follows it over server-sent events.
+
+Status codes: what creates something answers 201 (a window, a ticket, an appointment, and a
+check-in, which issues a ticket); every other step answers 200 with the thing it changed.
+Bodies whose fields all have defaults may be left out (a transfer's may not: it must name
+where the ticket goes).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from schema.api.queue import (
 )
 from schema.events.queue import ServiceCategory, WindowKind
 from server.domain import queue as domain
+from server.domain.common import store_today
 from server.domain.paging import paginate
 from server.store.api.common import AnyRequest, PagingDep, node, read, submit
 from server.store.auth import ALL_ROLES, requires
@@ -64,7 +70,7 @@ def _now(request: AnyRequest) -> datetime:
 
 
 def _day(conn: Connection, store_id: str, day: date | None, now: datetime) -> date:
-    return day if day is not None else domain.store_today(conn, store_id, now)
+    return day if day is not None else store_today(conn, store_id, now)
 
 
 class WindowController(Controller):
@@ -95,7 +101,7 @@ class WindowController(Controller):
             ),
         )
 
-    @post("/", guards=[MANAGER])
+    @post("/", guards=[MANAGER], status_code=201)
     async def define_window(
         self, request: AnyRequest, data: JSONBody[WindowIn]
     ) -> Response[WindowOut]:
@@ -108,16 +114,20 @@ class WindowController(Controller):
         store_id = node(request).store_id
         return await read(request, lambda c: domain.get_window(c, store_id, window_id))
 
-    @patch("/{window_id:uuid}", guards=[MANAGER])
+    @patch("/{window_id:uuid}", guards=[MANAGER], status_code=200)
     async def update_window(
-        self, request: AnyRequest, window_id: FromPath[UUID], data: JSONBody[WindowUpdateIn]
+        self,
+        request: AnyRequest,
+        window_id: FromPath[UUID],
+        data: JSONBody[WindowUpdateIn | None] = None,
     ) -> Response[WindowOut]:
         """Rename a window or change the categories it serves (修改窗口业务, manager)."""
+        cmd = data or WindowUpdateIn()
         return await submit(
-            request, lambda ctx: domain.update_window(ctx, window_id, data), status_code=200
+            request, lambda ctx: domain.update_window(ctx, window_id, cmd), status_code=200
         )
 
-    @post("/{window_id:uuid}/open", guards=[CLERK])
+    @post("/{window_id:uuid}/open", guards=[CLERK], status_code=200)
     async def open_window(
         self, request: AnyRequest, window_id: FromPath[UUID]
     ) -> Response[WindowOut]:
@@ -126,7 +136,7 @@ class WindowController(Controller):
             request, lambda ctx: domain.open_window(ctx, window_id), status_code=200
         )
 
-    @post("/{window_id:uuid}/pause", guards=[CLERK])
+    @post("/{window_id:uuid}/pause", guards=[CLERK], status_code=200)
     async def pause_window(
         self, request: AnyRequest, window_id: FromPath[UUID], data: JSONBody[WindowPauseIn]
     ) -> Response[WindowOut]:
@@ -135,7 +145,7 @@ class WindowController(Controller):
             request, lambda ctx: domain.pause_window(ctx, window_id, data), status_code=200
         )
 
-    @post("/{window_id:uuid}/resume", guards=[CLERK])
+    @post("/{window_id:uuid}/resume", guards=[CLERK], status_code=200)
     async def resume_window(
         self, request: AnyRequest, window_id: FromPath[UUID]
     ) -> Response[WindowOut]:
@@ -144,7 +154,7 @@ class WindowController(Controller):
             request, lambda ctx: domain.resume_window(ctx, window_id), status_code=200
         )
 
-    @post("/{window_id:uuid}/close", guards=[CLERK])
+    @post("/{window_id:uuid}/close", guards=[CLERK], status_code=200)
     async def close_window(
         self, request: AnyRequest, window_id: FromPath[UUID]
     ) -> Response[WindowOut]:
@@ -153,7 +163,7 @@ class WindowController(Controller):
             request, lambda ctx: domain.close_window(ctx, window_id), status_code=200
         )
 
-    @post("/{window_id:uuid}/call-next", guards=[CLERK])
+    @post("/{window_id:uuid}/call-next", guards=[CLERK], status_code=200)
     async def call_next(
         self, request: AnyRequest, window_id: FromPath[UUID]
     ) -> Response[TicketOut]:
@@ -196,7 +206,7 @@ class TicketController(Controller):
 
         return await read(request, query)
 
-    @post("/", guards=[GREETER])
+    @post("/", guards=[GREETER], status_code=201)
     async def issue_ticket(
         self, request: AnyRequest, data: JSONBody[TicketIn]
     ) -> Response[TicketOut]:
@@ -209,26 +219,26 @@ class TicketController(Controller):
         store_id = node(request).store_id
         return await read(request, lambda c: domain.get_ticket(c, store_id, ticket_id))
 
-    @post("/{ticket_id:uuid}/recall", guards=[CLERK])
+    @post("/{ticket_id:uuid}/recall", guards=[CLERK], status_code=200)
     async def recall(self, request: AnyRequest, ticket_id: FromPath[UUID]) -> Response[TicketOut]:
         """Call the ticket again (再次呼叫); past the recall limit it becomes a no-show."""
         return await submit(request, lambda ctx: domain.recall(ctx, ticket_id), status_code=200)
 
-    @post("/{ticket_id:uuid}/no-show", guards=[CLERK])
+    @post("/{ticket_id:uuid}/no-show", guards=[CLERK], status_code=200)
     async def no_show(self, request: AnyRequest, ticket_id: FromPath[UUID]) -> Response[TicketOut]:
         """The called customer did not come (过号)."""
         return await submit(
             request, lambda ctx: domain.ticket_no_show(ctx, ticket_id), status_code=200
         )
 
-    @post("/{ticket_id:uuid}/start", guards=[CLERK])
+    @post("/{ticket_id:uuid}/start", guards=[CLERK], status_code=200)
     async def start(self, request: AnyRequest, ticket_id: FromPath[UUID]) -> Response[TicketOut]:
         """The customer is at the window: start service (开始办理)."""
         return await submit(
             request, lambda ctx: domain.start_service(ctx, ticket_id), status_code=200
         )
 
-    @post("/{ticket_id:uuid}/finish", guards=[CLERK])
+    @post("/{ticket_id:uuid}/finish", guards=[CLERK], status_code=200)
     async def finish(
         self, request: AnyRequest, ticket_id: FromPath[UUID], data: JSONBody[FinishIn]
     ) -> Response[TicketOut]:
@@ -237,30 +247,38 @@ class TicketController(Controller):
             request, lambda ctx: domain.finish(ctx, ticket_id, data), status_code=200
         )
 
-    @post("/{ticket_id:uuid}/transfer", guards=[FRONT])
+    @post("/{ticket_id:uuid}/transfer", guards=[FRONT], status_code=200)
     async def transfer(
         self, request: AnyRequest, ticket_id: FromPath[UUID], data: JSONBody[TransferIn]
     ) -> Response[TicketOut]:
-        """Send the ticket to another category or window, at the head of its queue (转移)."""
+        """Send the ticket to another category or window, at the head of its queue (转移).
+
+        The body is required although each of its fields is optional: a transfer names the
+        category or the window (or both) it goes to."""
         return await submit(
             request, lambda ctx: domain.transfer(ctx, ticket_id, data), status_code=200
         )
 
-    @post("/{ticket_id:uuid}/cancel", guards=[FRONT])
+    @post("/{ticket_id:uuid}/cancel", guards=[FRONT], status_code=200)
     async def cancel(
-        self, request: AnyRequest, ticket_id: FromPath[UUID], data: JSONBody[CancelIn]
+        self,
+        request: AnyRequest,
+        ticket_id: FromPath[UUID],
+        data: JSONBody[CancelIn | None] = None,
     ) -> Response[TicketOut]:
-        """The waiting customer left or gave up the ticket (离开)."""
+        """The waiting customer left or gave up the ticket (离开; reason ``walkout`` if none)."""
+        cmd = data or CancelIn()
         return await submit(
-            request, lambda ctx: domain.cancel(ctx, ticket_id, data), status_code=200
+            request, lambda ctx: domain.cancel(ctx, ticket_id, cmd), status_code=200
         )
 
-    @post("/{ticket_id:uuid}/rating", guards=[FRONT])
+    @post("/{ticket_id:uuid}/rating", guards=[FRONT], status_code=200)
     async def rate(
         self, request: AnyRequest, ticket_id: FromPath[UUID], data: JSONBody[RatingIn]
     ) -> Response[TicketOut]:
-        """Record the customer's rating of a finished visit, once (满意度评价)."""
-        return await submit(request, lambda ctx: domain.rate(ctx, ticket_id, data))
+        """Record the customer's rating of a finished visit, once (满意度评价); not by the
+        staff member who served it."""
+        return await submit(request, lambda ctx: domain.rate(ctx, ticket_id, data), status_code=200)
 
 
 class AppointmentController(Controller):
@@ -297,7 +315,7 @@ class AppointmentController(Controller):
 
         return await read(request, query)
 
-    @post("/", guards=[FRONT])
+    @post("/", guards=[FRONT], status_code=201)
     async def book(
         self, request: AnyRequest, data: JSONBody[AppointmentIn]
     ) -> Response[AppointmentOut]:
@@ -312,28 +330,30 @@ class AppointmentController(Controller):
         store_id = node(request).store_id
         return await read(request, lambda c: domain.get_appointment(c, store_id, appointment_id))
 
-    @post("/{appointment_id:uuid}/check-in", guards=[FRONT])
+    @post("/{appointment_id:uuid}/check-in", guards=[FRONT], status_code=201)
     async def check_in(
         self, request: AnyRequest, appointment_id: FromPath[UUID]
     ) -> Response[CheckInOut]:
-        """The customer arrived: check in and get a priority ticket (签到)."""
+        """The customer arrived: check in and get a priority ticket (签到); 201, as the
+        check-in issues a ticket."""
         return await submit(request, lambda ctx: domain.check_in(ctx, appointment_id))
 
-    @post("/{appointment_id:uuid}/cancel", guards=[FRONT])
+    @post("/{appointment_id:uuid}/cancel", guards=[FRONT], status_code=200)
     async def cancel(
         self,
         request: AnyRequest,
         appointment_id: FromPath[UUID],
-        data: JSONBody[AppointmentCancelIn],
+        data: JSONBody[AppointmentCancelIn | None] = None,
     ) -> Response[AppointmentOut]:
         """Cancel an appointment before check-in (取消预约)."""
+        cmd = data or AppointmentCancelIn()
         return await submit(
             request,
-            lambda ctx: domain.cancel_appointment(ctx, appointment_id, data),
+            lambda ctx: domain.cancel_appointment(ctx, appointment_id, cmd),
             status_code=200,
         )
 
-    @post("/{appointment_id:uuid}/no-show", guards=[FRONT])
+    @post("/{appointment_id:uuid}/no-show", guards=[FRONT], status_code=200)
     async def no_show(
         self, request: AnyRequest, appointment_id: FromPath[UUID]
     ) -> Response[AppointmentOut]:

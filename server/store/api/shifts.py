@@ -3,6 +3,12 @@
 Managers plan, change, cancel and swap shifts. Every staff member reads the schedule, clocks
 themselves in and out, takes breaks and explains their own lateness; attendance reads show a
 non-manager only their own rows. A manager may clock for anyone, with a reason.
+
+Status codes: planning a shift and clocking in answer 201, as each creates a record (a shift,
+an attendance record); every other step answers 200, clock-out and breaks included, since
+they change the record clock-in created. Bodies whose fields all have defaults may be left
+out (``POST /api/v1/attendance/clock-in`` with no body clocks in yourself, now). Times of day
+are store-local and refused with a UTC offset; day ranges are ``from``/``to``, inclusive.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from schema.api.shifts import (
     AttendanceOut,
     AttendanceStatus,
     AttendanceSummaryOut,
-    AttendanceToday,
+    AttendanceTodayOut,
     ClockActionIn,
     ClockStatusOut,
     ReasonIn,
@@ -37,7 +43,7 @@ from schema.api.shifts import (
     ShiftSwapOut,
 )
 from server.domain import shifts as domain
-from server.domain.context import load_settings
+from server.domain.common import check_date_range, parse_month, store_today
 from server.domain.paging import paginate
 from server.errors import Forbidden, ValidationFailed
 from server.store.api.common import AnyRequest, PagingDep, node, read, submit
@@ -58,11 +64,6 @@ def _now(request: AnyRequest) -> datetime:
     return node(request).writer.clock()
 
 
-def _today(conn: Connection, store_id: str, now: datetime) -> date:
-    """The store-local day at ``now``."""
-    return now.astimezone(load_settings(conn, store_id).zone).date()
-
-
 def _days(
     day: date | None, date_from: date | None, date_to: date | None
 ) -> tuple[date | None, date | None]:
@@ -70,8 +71,7 @@ def _days(
         if date_from is not None or date_to is not None:
             raise ValidationFailed("give either day or from/to", field="query.day")
         return day, day
-    if date_from is not None and date_to is not None and date_to < date_from:
-        raise ValidationFailed("to is before from", field="query.to")
+    check_date_range(date_from, date_to)
     return date_from, date_to
 
 
@@ -130,44 +130,52 @@ class ShiftController(Controller):
         store_id, now = node(request).store_id, _now(request)
         return await read(request, lambda c: domain.get_shift(c, store_id, shift_id, now))
 
-    @post("/", guards=[requires()])
+    @post("/", guards=[requires()], status_code=201)
     async def plan_shift(self, request: AnyRequest, data: JSONBody[ShiftIn]) -> Response[ShiftOut]:
         """Plan a shift for a staff member (排班, manager)."""
         return await submit(request, lambda ctx: domain.plan_shift(ctx, data))
 
-    @post("/bulk", guards=[requires()])
+    @post("/bulk", guards=[requires()], status_code=201)
     async def plan_shifts(
         self, request: AnyRequest, data: JSONBody[ShiftBatchIn]
     ) -> Response[ShiftBatchOut]:
         """Plan many shifts at once, all or nothing (批量排班, manager)."""
         return await submit(request, lambda ctx: domain.plan_shifts(ctx, data))
 
-    @patch("/{shift_id:uuid}", guards=[requires()])
+    @patch("/{shift_id:uuid}", guards=[requires()], status_code=200)
     async def change_shift(
-        self, request: AnyRequest, shift_id: FromPath[UUID], data: JSONBody[ShiftChangeIn]
+        self,
+        request: AnyRequest,
+        shift_id: FromPath[UUID],
+        data: JSONBody[ShiftChangeIn | None] = None,
     ) -> Response[ShiftOut]:
         """Change a planned shift's times, window or note (调班, manager)."""
+        cmd = data or ShiftChangeIn()
         return await submit(
-            request, lambda ctx: domain.change_shift(ctx, shift_id, data), status_code=200
+            request, lambda ctx: domain.change_shift(ctx, shift_id, cmd), status_code=200
         )
 
-    @post("/{shift_id:uuid}/cancel", guards=[requires()])
+    @post("/{shift_id:uuid}/cancel", guards=[requires()], status_code=200)
     async def cancel_shift(
-        self, request: AnyRequest, shift_id: FromPath[UUID], data: JSONBody[ShiftCancelIn]
+        self,
+        request: AnyRequest,
+        shift_id: FromPath[UUID],
+        data: JSONBody[ShiftCancelIn | None] = None,
     ) -> Response[ShiftOut]:
         """Cancel a planned shift (取消排班, manager)."""
+        cmd = data or ShiftCancelIn()
         return await submit(
-            request, lambda ctx: domain.cancel_shift(ctx, shift_id, data), status_code=200
+            request, lambda ctx: domain.cancel_shift(ctx, shift_id, cmd), status_code=200
         )
 
-    @post("/swap", guards=[requires()])
+    @post("/swap", guards=[requires()], status_code=200)
     async def swap_shifts(
         self, request: AnyRequest, data: JSONBody[ShiftSwapIn]
     ) -> Response[ShiftSwapOut]:
         """Swap two staff members' planned shifts (换班, manager)."""
         return await submit(request, lambda ctx: domain.swap_shifts(ctx, data), status_code=200)
 
-    @post("/{shift_id:uuid}/absence-reason", guards=[ALL_ROLES])
+    @post("/{shift_id:uuid}/absence-reason", guards=[ALL_ROLES], status_code=200)
     async def explain_absence(
         self, request: AnyRequest, shift_id: FromPath[UUID], data: JSONBody[AbsenceReasonIn]
     ) -> Response[ShiftOut]:
@@ -181,45 +189,50 @@ class AttendanceController(Controller):
     path = "/api/v1/attendance"
     tags = ["attendance"]
 
-    @post("/clock-in", guards=[ALL_ROLES])
+    @post("/clock-in", guards=[ALL_ROLES], status_code=201)
     async def clock_in(
-        self, request: AnyRequest, data: JSONBody[ClockActionIn]
+        self, request: AnyRequest, data: JSONBody[ClockActionIn | None] = None
     ) -> Response[AttendanceOut]:
-        """Clock in (签到): yourself, or a manager for someone, with a reason."""
-        user_id = data.user_id or request.user.user_id
-        return await submit(request, lambda ctx: domain.clock_in(ctx, user_id, data))
+        """Clock in (签到): yourself, or a manager for someone, with a reason. 201: it opens
+        an attendance record."""
+        cmd = data or ClockActionIn()
+        user_id = cmd.user_id or request.user.user_id
+        return await submit(request, lambda ctx: domain.clock_in(ctx, user_id, cmd))
 
-    @post("/clock-out", guards=[ALL_ROLES])
+    @post("/clock-out", guards=[ALL_ROLES], status_code=200)
     async def clock_out(
-        self, request: AnyRequest, data: JSONBody[ClockActionIn]
+        self, request: AnyRequest, data: JSONBody[ClockActionIn | None] = None
     ) -> Response[AttendanceOut]:
         """Clock out (签退): yourself, or a manager for someone, with a reason."""
-        user_id = data.user_id or request.user.user_id
+        cmd = data or ClockActionIn()
+        user_id = cmd.user_id or request.user.user_id
         return await submit(
-            request, lambda ctx: domain.clock_out(ctx, user_id, data), status_code=200
+            request, lambda ctx: domain.clock_out(ctx, user_id, cmd), status_code=200
         )
 
-    @post("/breaks/start", guards=[ALL_ROLES])
+    @post("/breaks/start", guards=[ALL_ROLES], status_code=200)
     async def start_break(
-        self, request: AnyRequest, data: JSONBody[ClockActionIn]
+        self, request: AnyRequest, data: JSONBody[ClockActionIn | None] = None
     ) -> Response[AttendanceOut]:
         """Start a break (开始休息) while clocked in."""
-        user_id = data.user_id or request.user.user_id
+        cmd = data or ClockActionIn()
+        user_id = cmd.user_id or request.user.user_id
         return await submit(
-            request, lambda ctx: domain.start_break(ctx, user_id, data), status_code=200
+            request, lambda ctx: domain.start_break(ctx, user_id, cmd), status_code=200
         )
 
-    @post("/breaks/end", guards=[ALL_ROLES])
+    @post("/breaks/end", guards=[ALL_ROLES], status_code=200)
     async def end_break(
-        self, request: AnyRequest, data: JSONBody[ClockActionIn]
+        self, request: AnyRequest, data: JSONBody[ClockActionIn | None] = None
     ) -> Response[AttendanceOut]:
         """End the running break (结束休息)."""
-        user_id = data.user_id or request.user.user_id
+        cmd = data or ClockActionIn()
+        user_id = cmd.user_id or request.user.user_id
         return await submit(
-            request, lambda ctx: domain.end_break(ctx, user_id, data), status_code=200
+            request, lambda ctx: domain.end_break(ctx, user_id, cmd), status_code=200
         )
 
-    @post("/{attendance_id:uuid}/reason", guards=[ALL_ROLES])
+    @post("/{attendance_id:uuid}/reason", guards=[ALL_ROLES], status_code=200)
     async def record_reason(
         self, request: AnyRequest, attendance_id: FromPath[UUID], data: JSONBody[ReasonIn]
     ) -> Response[AttendanceOut]:
@@ -257,7 +270,7 @@ class AttendanceController(Controller):
         def run(c: Connection) -> Page[AttendanceDayOut]:
             lo, hi = first, last
             if lo is None and hi is None:
-                lo = hi = _today(c, store_id, now)
+                lo = hi = store_today(c, store_id, now)
             query = domain.list_attendance(
                 store_id, now=now, date_from=lo, date_to=hi, user_id=who, status=status
             )
@@ -275,7 +288,7 @@ class AttendanceController(Controller):
         month: Annotated[
             str | None,
             QueryParameter(
-                pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; the current month"
+                pattern=r"^\d{4}-(0[1-9]|1[0-2])\Z", description="YYYY-MM; the current month"
             ),
         ] = None,
         user_id: UserParam = None,
@@ -283,13 +296,10 @@ class AttendanceController(Controller):
         """Monthly attendance per person (月度考勤汇总): late, early, absences, hours."""
         store_id, now = node(request).store_id, _now(request)
         who = _whose(request, user_id)
+        asked = parse_month(month) if month is not None else None
 
         def run(c: Connection) -> Page[AttendanceSummaryOut]:
-            first = (
-                date(int(month[:4]), int(month[5:]), 1)
-                if month is not None
-                else _today(c, store_id, now).replace(day=1)
-            )
+            first = asked or store_today(c, store_id, now).replace(day=1)
             query = domain.attendance_summary(store_id, month=first, now=now, user_id=who)
             return paginate(
                 c,
@@ -307,17 +317,18 @@ class AttendanceController(Controller):
         store_id, now = node(request).store_id, _now(request)
         who = _whose(request, user_id) or request.user.user_id
         return await read(
-            request, lambda c: domain.clock_status(c, store_id, who, _today(c, store_id, now), now)
+            request,
+            lambda c: domain.clock_status(c, store_id, who, store_today(c, store_id, now), now),
         )
 
     @get("/today", guards=[requires()])
-    async def today(self, request: AnyRequest, day: DayParam = None) -> AttendanceToday:
+    async def today(self, request: AnyRequest, day: DayParam = None) -> AttendanceTodayOut:
         """Attendance counts of a day (今日考勤): planned, clocked in, late, absent (manager)."""
         store_id, now = node(request).store_id, _now(request)
         return await read(
             request,
             lambda c: domain.attendance_today(
-                c, store_id, day or _today(c, store_id, now), now=now
+                c, store_id, day or store_today(c, store_id, now), now=now
             ),
         )
 

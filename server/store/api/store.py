@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import time
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -22,12 +25,12 @@ from schema.api.store import (
 )
 from schema.events.store import Role
 from server.domain import store as domain
-from server.domain.context import Ctx, load_settings
+from server.domain.context import Ctx, StoreSettings, load_settings
 from server.domain.paging import paginate
-from server.errors import Unauthorized
+from server.errors import TooManyAttempts, Unauthorized
 from server.passwords import hash_password, verify_password
 from server.store.api.common import AnyRequest, PagingDep, node, read, submit
-from server.store.auth import ALL_ROLES, TOKEN_TTL, requires
+from server.store.auth import ALL_ROLES, TOKEN_TTL, LoginThrottle, requires
 
 
 class AuthController(Controller):
@@ -38,10 +41,19 @@ class AuthController(Controller):
     async def login(self, request: Request[Any, Any, State], data: JSONBody[LoginIn]) -> LoginOut:
         """Exchange a user name and password for a bearer token (登录)."""
         n = node(request)
+        throttle: LoginThrottle = request.app.state.login_throttle
+        wait = throttle.retry_after(data.username, time.monotonic())
+        if wait > 0:
+            raise TooManyAttempts(
+                f"too many failed logins for this user; try again in {math.ceil(wait)} s",
+                retry_after=math.ceil(wait),
+            )
         found = await read(request, lambda c: domain.find_login(c, n.store_id, data.username))
         ok = await to_thread.run_sync(verify_password, found[1] if found else None, data.password)
         if not ok or found is None:
+            throttle.failed(data.username, time.monotonic())
             raise Unauthorized("wrong user name or password")
+        throttle.succeeded(data.username)
         user = found[0]
         token = request.app.state.jwt_auth.create_token(
             identifier=str(user.user_id),
@@ -63,10 +75,7 @@ class AuthController(Controller):
         return await read(request, lambda c: domain.get_staff(c, u.store_id, u.user_id))
 
 
-def _store_out(ctx_or_settings: Any) -> StoreOut:
-    from datetime import UTC, datetime
-
-    s = ctx_or_settings
+def _store_out(s: StoreSettings, now: datetime) -> StoreOut:
     return StoreOut(
         store_id=s.store_id,
         name=s.name,
@@ -76,7 +85,7 @@ def _store_out(ctx_or_settings: Any) -> StoreOut:
         close_time=s.close_time,
         first_response_sla_hours=s.first_response_sla_hours,
         resolution_sla_hours=s.resolution_sla_hours,
-        today=datetime.now(UTC).astimezone(s.zone).date().isoformat(),
+        today=now.astimezone(s.zone).date().isoformat(),
     )
 
 
@@ -88,7 +97,8 @@ class StoreController(Controller):
     async def get_store(self, request: AnyRequest) -> StoreOut:
         """The store's identity and settings (business hours, SLA hours, time zone)."""
         n = node(request)
-        return _store_out(await read(request, lambda c: load_settings(c, n.store_id)))
+        settings = await read(request, lambda c: load_settings(c, n.store_id))
+        return _store_out(settings, n.writer.clock())
 
     @patch("/", guards=[requires()])
     async def update_store(
@@ -98,7 +108,7 @@ class StoreController(Controller):
 
         def command(ctx: Ctx) -> StoreOut:
             domain.update_settings(ctx, data)
-            return _store_out(ctx.store)
+            return _store_out(ctx.store, ctx.now)
 
         return await submit(request, command, status_code=200)
 
@@ -152,9 +162,12 @@ class StaffController(Controller):
     async def update_staff(
         self, request: AnyRequest, user_id: FromPath[UUID], data: JSONBody[StaffUpdate]
     ) -> Response[StaffOut]:
-        """Change a role or deactivate (manager)."""
+        """Change a role, reset a password, deactivate or reactivate (manager)."""
+        pw_hash = await to_thread.run_sync(hash_password, data.password) if data.password else None
         return await submit(
-            request, lambda ctx: domain.update_staff(ctx, user_id, data), status_code=200
+            request,
+            lambda ctx: domain.update_staff(ctx, user_id, data, password_hash=pw_hash),
+            status_code=200,
         )
 
 

@@ -106,3 +106,54 @@ def test_replay_rebuilds_roster(
     from tests.conftest import assert_replay_matches
 
     assert_replay_matches(data_dir, [staff, store_info])
+
+
+def test_reactivate_with_new_password(
+    client: TestClient[Any], as_role: dict[str, dict[str, str]]
+) -> None:
+    me = client.get("/api/v1/auth/me", headers=as_role["tech"]).json()
+    url = f"/api/v1/staff/{me['user_id']}"
+    assert client.patch(url, json={"active": False}, headers=as_role["manager"]).status_code == 200
+    r = client.post(
+        "/api/v1/staff",
+        json={"username": "tech1", "display_name": "T", "role": "tech", "password": STAFF_PASSWORD},
+        headers=as_role["manager"],
+    )
+    assert r.status_code == 409 and "reactivated" in r.json()["detail"]
+    r = client.patch(url, json={"active": True}, headers=as_role["manager"])
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "password"
+    r = client.patch(
+        url, json={"active": True, "password": "new-pass-456"}, headers=as_role["manager"]
+    )
+    assert r.status_code == 200 and r.json()["active"] is True
+    assert login(client, "tech1", "new-pass-456")
+    r = client.post("/api/v1/auth/login", json={"username": "tech1", "password": STAFF_PASSWORD})
+    assert r.status_code == 401
+
+
+def test_last_manager_cannot_be_demoted(
+    client: TestClient[Any], as_role: dict[str, dict[str, str]]
+) -> None:
+    me = client.get("/api/v1/auth/me", headers=as_role["manager"]).json()
+    r = client.patch(
+        f"/api/v1/staff/{me['user_id']}", json={"role": "clerk"}, headers=as_role["manager"]
+    )
+    assert r.status_code == 409
+    assert "last active manager" in r.json()["detail"]
+
+
+def test_password_guessing_is_throttled(client: TestClient[Any]) -> None:
+    for _ in range(5):
+        r = client.post("/api/v1/auth/login", json={"username": MANAGER, "password": "guess-123"})
+        assert r.status_code == 401
+    r = client.post("/api/v1/auth/login", json={"username": MANAGER, "password": MANAGER_PASSWORD})
+    assert r.status_code == 429
+    assert r.json()["code"] == "too_many_attempts" and int(r.headers["Retry-After"]) > 0
+
+
+def test_opening_hours_are_store_local_times_without_offset(client: TestClient[Any]) -> None:
+    h = login(client, MANAGER, MANAGER_PASSWORD)
+    r = client.patch("/api/v1/store", json={"open_time": "08:00:00+08:00"}, headers=h)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (400, "body.open_time")
+    r = client.patch("/api/v1/store", json={"close_time": "21:00:00"}, headers=h)
+    assert (r.status_code, r.json()["close_time"]) == (200, "21:00:00")

@@ -125,22 +125,27 @@ def level(client: TestClient[Any], h: Headers, sku: str) -> int:
 
 
 def test_sale_return_and_serial_lookup(client: TestClient[Any], stocked: Headers) -> None:
-    ticket = "01900000-0000-7000-8000-0000000000aa"
-    r = client.post(
-        "/api/v1/stock/sell",
-        json={
-            "lines": [
-                {"sku": "P1", "serial": imei(1), "unit_price_cents": 579900},
-                {"sku": "CASE", "qty": 2},
-            ],
-            "ticket_id": ticket,
-        },
-        headers=stocked["clerk"],
+    issued = client.post(
+        "/api/v1/queue/tickets", json={"category": "device_purchase"}, headers=stocked["greeter"]
     )
+    assert issued.status_code == 201, issued.text
+    ticket = issued.json()["ticket_id"]
+    body = {
+        "lines": [
+            {"sku": "P1", "serial": imei(1), "unit_price_cents": 579900},
+            {"sku": "CASE", "qty": 2},
+        ],
+        "ticket_id": ticket,
+    }
+    # Below the list price (599900) is a discount: the clerk may not give it, the manager may.
+    r = client.post("/api/v1/stock/sell", json=body, headers=stocked["clerk"])
+    assert r.status_code == 403 and "needs a manager" in r.json()["detail"]
+    assert r.json()["errors"][0]["field"] == "lines[0].unit_price_cents"
+    r = client.post("/api/v1/stock/sell", json=body, headers=stocked["manager"])
     assert r.status_code == 201, r.text
     sale = r.json()
     assert sale["kind"] == "sell" and sale["amount_cents"] == 579900 + 7800
-    assert sale["day"] == today() and sale["actor"] == "clerk1"
+    assert sale["day"] == today() and sale["actor"] == "manager"
     assert sale["lines"][0]["ticket_id"] == ticket
     assert level(client, stocked, "P1") == 2 and level(client, stocked, "CASE") == 8
 
@@ -294,6 +299,57 @@ def test_bad_serials_are_422_naming_the_field(client: TestClient[Any], stocked: 
         headers=stocked["admin"],
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "lines[0].serials[0]"
+    # The whole value is the serial: a scanner's trailing newline is refused, not stored.
+    r = client.post(
+        "/api/v1/stock/receive",
+        json={"supplier": "x", "lines": [{"sku": "P1", "serials": [imei(7) + "\n"]}]},
+        headers=stocked["admin"],
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "lines[0].serials[0]"
+
+
+def test_one_request_lists_at_most_1000_serials(client: TestClient[Any], stocked: Headers) -> None:
+    lines = [
+        {"sku": "P1", "serials": [imei(100 + i) for i in range(600)]},
+        {"sku": "SIM", "serials": [iccid(100 + i) for i in range(401)]},
+    ]
+    r = client.post(
+        "/api/v1/stock/receive", json={"supplier": "x", "lines": lines}, headers=stocked["admin"]
+    )
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "lines[1].serials")
+    assert "at most 1000 serials" in r.json()["detail"]
+    assert level(client, stocked, "P1") == 3
+
+
+def test_sales_and_returns_name_a_ticket_of_this_store(
+    client: TestClient[Any], stocked: Headers
+) -> None:
+    unknown = "01900000-0000-7000-8000-0000000000aa"
+    r = client.post(
+        "/api/v1/stock/return",
+        json={"reason": "x", "lines": [{"sku": "CASE", "qty": 1}], "ticket_id": unknown},
+        headers=stocked["clerk"],
+    )
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "ticket_id")
+    r = client.post(
+        "/api/v1/stock/sell",
+        json={"lines": [{"sku": "CASE", "qty": 1}], "ticket_id": unknown},
+        headers=stocked["clerk"],
+    )
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "ticket_id")
+    assert level(client, stocked, "CASE") == 10
+
+
+def test_bodies_with_only_defaults_may_be_left_out(
+    client: TestClient[Any], stocked: Headers
+) -> None:
+    admin = stocked["admin"]
+    r = client.post("/api/v1/counts", headers=admin)  # every active item
+    assert (r.status_code, r.json()["all_items"]) == (201, True)
+    r = client.post(f"/api/v1/counts/{r.json()['count_id']}/cancel", headers=admin)
+    assert (r.status_code, r.json()["status"]) == (200, "cancelled")
+    r = client.patch("/api/v1/items/CASE", headers=admin)
+    assert (r.status_code, r.json()["unit_price_cents"]) == (200, 3900)
 
 
 def test_serial_conflicts(client: TestClient[Any], stocked: Headers) -> None:
@@ -401,9 +457,11 @@ def test_lists_page_and_filter(client: TestClient[Any], stocked: Headers) -> Non
     by_sku = client.get("/api/v1/movements?sku=CASE", headers=h).json()
     assert [m["kind"] for m in by_sku["items"]] == ["receive"]
     d = today()
-    assert client.get(f"/api/v1/movements?day_from={d}&day_to={d}", headers=h).json()["total"] == 5
+    assert client.get(f"/api/v1/movements?from={d}&to={d}", headers=h).json()["total"] == 5
     tomorrow = (datetime.fromisoformat(d) + timedelta(days=1)).date().isoformat()
-    assert client.get(f"/api/v1/movements?day_from={tomorrow}", headers=h).json()["total"] == 0
+    assert client.get(f"/api/v1/movements?from={tomorrow}", headers=h).json()["total"] == 0
+    r = client.get(f"/api/v1/movements?from={tomorrow}&to={d}", headers=h)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.from"
     assert client.get("/api/v1/movements?kind=steal", headers=h).status_code == 400
 
 

@@ -71,6 +71,12 @@ def test_opening_checklist_flow(client: TestClient[Any], as_role: Headers, clock
     assert cl["day"] == TODAY and cl["status"] == "open" and cl["started_by"] == "tech1"
     again = client.post("/api/v1/checklists", headers=as_role["admin"])
     assert again.status_code == 200 and again.json()["checklist_id"] == cl["checklist_id"]
+    # The status comes from the command, not from a read before it: a retry with the same
+    # Idempotency-Key replays "it was there already".
+    keyed = {**as_role["tech"], "Idempotency-Key": "tablet-7-start"}
+    first, retry = (client.post("/api/v1/checklists", headers=keyed) for _ in range(2))
+    assert (first.status_code, retry.status_code) == (200, 200)
+    assert retry.headers["Idempotent-Replayed"] == "true" and retry.json() == first.json()
     assert client.get("/api/v1/checklists/today", headers=as_role["greeter"]).json() == cl
 
     base = f"/api/v1/checklists/{cl['checklist_id']}"
@@ -175,7 +181,7 @@ def test_fault_lifecycle(client: TestClient[Any], as_role: Headers, clock: Clock
     url = f"/api/v1/faults/{fault['fault_id']}"
 
     clock.advance(minutes=10)
-    r = client.post(f"{url}/start-repair", json={"note": "马上到"}, headers=as_role["tech"])
+    r = client.post(f"{url}/start-repair", headers=as_role["tech"])  # no note: no body
     assert r.status_code == 200 and r.json()["status"] == "in_repair"
     clock.advance(minutes=50)
     r = client.post(f"{url}/repair", json={"resolution": "重装驱动"}, headers=as_role["tech"])
@@ -183,10 +189,12 @@ def test_fault_lifecycle(client: TestClient[Any], as_role: Headers, clock: Clock
 
     r = client.post(f"{url}/cancel", json={"reason": "x"}, headers=as_role["manager"])
     assert r.status_code == 409
-    assert r.json()["code"] == "illegal_transition" and r.json()["extra"]["current"] == "repaired"
+    assert r.json()["code"] == "illegal_transition" and r.json()["extra"]["state"] == "repaired"
 
     clock.advance(hours=2)
     r = client.post(f"{url}/reopen", json={"reason": "又坏了"}, headers=as_role["clerk"])
+    assert r.status_code == 403 and "tech" in r.json()["detail"]  # the repair is tech's call
+    r = client.post(f"{url}/reopen", json={"reason": "又坏了"}, headers=as_role["tech"])
     assert r.json()["status"] == "reported" and r.json()["reopen_count"] == 1
     clock.advance(minutes=15)
     r = client.post(f"{url}/repair", json={"resolution": "更换主板"}, headers=as_role["manager"])
@@ -315,6 +323,55 @@ def test_fire_drills_and_inspections(client: TestClient[Any], as_role: Headers) 
     assert one.json()["issues"] == ["灭火器过期"]
 
 
+def test_store_local_times_with_a_utc_offset_are_refused(
+    client: TestClient[Any], as_role: Headers
+) -> None:
+    people = [user_id(client, as_role["clerk"])]
+    drill = {
+        "day": TODAY,
+        "start_time": "07:00:00+08:00",
+        "end_time": "07:20:00",
+        "scenario": "疏散",
+        "participants": people,
+        "conducted_by": "x",
+    }
+    for field, body in (
+        ("body.start_time", drill),
+        ("body.end_time", {**drill, "start_time": "07:00:00", "end_time": "07:20:00Z"}),
+    ):
+        r = client.post("/api/v1/fire-drills", json=body, headers=as_role["admin"])
+        assert (r.status_code, r.json()["errors"][0]["field"]) == (400, field)
+    training = {
+        "topic": "x",
+        "kind": "privacy",
+        "day": TODAY,
+        "start_time": "07:00:00+08:00",
+        "duration_min": 30,
+        "trainer": "t",
+        "invited": people,
+    }
+    r = client.post("/api/v1/trainings", json=training, headers=as_role["admin"])
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (400, "body.start_time")
+    assert client.get("/api/v1/trainings", headers=as_role["admin"]).json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/checklists",
+        "/api/v1/faults",
+        "/api/v1/fire-drills",
+        "/api/v1/fire-inspections",
+        "/api/v1/trainings",
+    ],
+)
+def test_a_reversed_day_range_names_from(
+    client: TestClient[Any], as_role: Headers, path: str
+) -> None:
+    r = client.get(f"{path}?from=2026-11-27&to=2026-11-26", headers=as_role["admin"])
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "query.from")
+
+
 # ---------------------------------------------------------------- training
 
 
@@ -378,6 +435,10 @@ def test_training_flow_and_monthly_attendance(client: TestClient[Any], as_role: 
     assert [row["sessions"] for row in r.json()["items"]] == [1]
     r = client.get("/api/v1/trainings/monthly-attendance?month=2026-13", headers=as_role["admin"])
     assert r.status_code == 400 and r.json()["code"] == "validation_failed"
+    r = client.get("/api/v1/trainings/monthly-attendance?month=0000-01", headers=as_role["admin"])
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "query.month")
+    r = client.get("/api/v1/trainings/monthly-attendance?month=9999-12", headers=as_role["admin"])
+    assert r.status_code == 200 and r.json()["items"][0]["month"] == "9999-12"
 
 
 def test_training_input_errors(client: TestClient[Any], as_role: Headers) -> None:
@@ -416,7 +477,7 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
     ("GET", f"/api/v1/faults/{X}", None, ALL),
     ("POST", f"/api/v1/faults/{X}/start-repair", {}, {"tech", "manager"}),
     ("POST", f"/api/v1/faults/{X}/repair", {"resolution": "ok"}, {"tech", "manager"}),
-    ("POST", f"/api/v1/faults/{X}/reopen", {"reason": "again"}, ALL),
+    ("POST", f"/api/v1/faults/{X}/reopen", {"reason": "again"}, {"tech", "manager"}),
     ("POST", f"/api/v1/faults/{X}/cancel", {"reason": "oops"}, {"manager"}),
     ("POST", "/api/v1/fire-drills", {}, {"admin", "manager"}),
     ("GET", "/api/v1/fire-drills", None, ALL),
@@ -537,7 +598,7 @@ def test_replay_rebuilds_ops_tables(
     client.post(f"{furl}/start-repair", json={}, headers=as_role["tech"]).raise_for_status()
     clock.advance(hours=1)
     client.post(f"{furl}/repair", json={"resolution": "换读卡器"}, headers=as_role["tech"])
-    client.post(f"{furl}/reopen", json={"reason": "又坏"}, headers=as_role["clerk"])
+    client.post(f"{furl}/reopen", json={"reason": "又坏"}, headers=as_role["tech"])
     other = client.post(
         "/api/v1/faults",
         json={"kind": "aircon", "asset_name": "空调", "description": "不制冷"},

@@ -115,7 +115,6 @@ def test_a_visit_from_ticket_to_rating(
             json={"score": 5, "comment": "很满意"},
             headers=as_role["greeter"],
         ),
-        201,
     )
     assert (rated["score"], rated["comment"]) == (5, "很满意")
     got = ok(client.get(f"/api/v1/queue/tickets/{tid}", headers=clerk))
@@ -321,6 +320,56 @@ def test_errors_are_problem_details(client: TestClient[Any], as_role: Headers, w
     )
 
 
+def test_the_clerk_who_served_may_not_rate_the_visit(
+    client: TestClient[Any], as_role: Headers, window: str
+) -> None:
+    clerk = as_role["clerk"]
+    t = issue(client, as_role)
+    ok(client.post(f"/api/v1/queue/windows/{window}/call-next", headers=clerk))
+    ok(client.post(f"/api/v1/queue/tickets/{t['ticket_id']}/start", headers=clerk))
+    ok(
+        client.post(
+            f"/api/v1/queue/tickets/{t['ticket_id']}/finish",
+            json={"outcome": "completed"},
+            headers=clerk,
+        )
+    )
+    url = f"/api/v1/queue/tickets/{t['ticket_id']}/rating"
+    denied = problem(client.post(url, json={"score": 5}, headers=clerk), 403, "forbidden")
+    assert "clerk1 served ticket B001 and may not record its rating" in denied["detail"]
+    rated = ok(client.post(url, json={"score": 4}, headers=as_role["greeter"]))
+    assert rated["score"] == 4
+    again = problem(
+        client.post(url, json={"score": 1}, headers=as_role["greeter"]), 409, "illegal_transition"
+    )
+    assert again["extra"]["state"] == "done" and "already rated" in again["detail"]
+
+
+def test_bodies_with_only_defaults_may_be_left_out(
+    client: TestClient[Any], as_role: Headers, window: str
+) -> None:
+    g = as_role["greeter"]
+    t = issue(client, as_role)
+    gone = ok(client.post(f"/api/v1/queue/tickets/{t['ticket_id']}/cancel", headers=g))
+    assert (gone["status"], gone["cancel_reason"]) == ("cancelled", "walkout")
+    body = {
+        "category": "plan_change",
+        "slot_start": "2026-11-26T11:00:00",
+        "customer_name": "李四",
+        "customer_phone": "13912345678",
+    }
+    appt = ok(client.post("/api/v1/queue/appointments", json=body, headers=g), 201)
+    out = ok(client.post(f"/api/v1/queue/appointments/{appt['appointment_id']}/cancel", headers=g))
+    assert (out["status"], out["cancel_reason"]) == ("cancelled", None)
+    same = ok(client.patch(f"/api/v1/queue/windows/{window}", headers=as_role["manager"]))
+    assert same["code"] == "W1" and same["status"] == "open"
+    # A transfer must say where to: its body stays required.
+    r = client.post(
+        f"/api/v1/queue/tickets/{issue(client, as_role)['ticket_id']}/transfer", headers=g
+    )
+    assert r.status_code == 400
+
+
 def test_a_retried_issue_gets_the_same_number(client: TestClient[Any], as_role: Headers) -> None:
     h = {**as_role["greeter"], "Idempotency-Key": "kiosk-1-0001"}
     first = client.post("/api/v1/queue/tickets", json={"category": "billing"}, headers=h)
@@ -507,10 +556,7 @@ def test_replay_rebuilds_queue_tables(
             headers=m,
         )
     )
-    ok(
-        client.post(f"/api/v1/queue/tickets/{s['ticket_id']}/rating", json={"score": 3}, headers=g),
-        201,
-    )
+    ok(client.post(f"/api/v1/queue/tickets/{s['ticket_id']}/rating", json={"score": 3}, headers=g))
     ok(client.post(f"/api/v1/queue/appointments/{appt['appointment_id']}/check-in", headers=g), 201)
     ok(client.post(f"/api/v1/queue/tickets/{tickets[2]['ticket_id']}/cancel", json={}, headers=g))
     ok(client.post(f"/api/v1/queue/windows/{w1}/pause", json={"reason": "meeting"}, headers=clerk))

@@ -163,8 +163,9 @@ def test_bulk_week_then_list_with_filters_and_paging(
     assert client.get("/api/v1/shifts?status=planned", headers=h).json()["total"] == 14
     r = client.get("/api/v1/shifts?day=2026-11-27&from=2026-11-27", headers=h)
     assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "query.day")
-    r = client.get("/api/v1/shifts?from=2026-11-29&to=2026-11-27", headers=h)
-    assert r.status_code == 422
+    for path in ("/api/v1/shifts", "/api/v1/attendance"):
+        r = client.get(f"{path}?from=2026-11-29&to=2026-11-27", headers=h)
+        assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "query.from"), path
     bad = {"shifts": [shift(ids["tech"]), shift(ids["tech"], "10:00:00", "12:00:00")]}
     r = client.post("/api/v1/shifts/bulk", json=bad, headers=as_role["manager"])
     assert (r.status_code, r.json()["errors"][0]["field"]) == (409, "shifts[1].start_time")
@@ -182,6 +183,50 @@ def test_swap_over_http(client: TestClient[Any], as_role: Headers, ids: dict[str
     )
     assert r.status_code == 200, r.text
     assert (r.json()["first"]["username"], r.json()["second"]["username"]) == ("admin1", "clerk1")
+
+
+def test_times_of_day_with_a_utc_offset_are_refused_naming_the_field(
+    client: TestClient[Any], as_role: Headers, ids: dict[str, str]
+) -> None:
+    """A shift's times are store-local wall-clock times: an offset would be silently wrong."""
+    m = as_role["manager"]
+    r = client.post("/api/v1/shifts", json=shift(ids["clerk"], "07:00:00+08:00"), headers=m)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (400, "body.start_time")
+    bulk = {"shifts": [shift(ids["clerk"], "09:00:00", "12:00:00Z")]}
+    r = client.post("/api/v1/shifts/bulk", json=bulk, headers=m)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (400, "body.shifts[0].end_time")
+    sid = plan(client, as_role, shift(ids["clerk"]))["shift_id"]
+    r = client.patch(f"/api/v1/shifts/{sid}", json={"end_time": "18:00:00+00:00"}, headers=m)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (400, "body.end_time")
+    assert client.get(f"/api/v1/shifts/{sid}", headers=m).json()["end_time"] == "17:00:00"
+
+
+def test_bodies_with_only_defaults_may_be_left_out(
+    client: TestClient[Any], as_role: Headers, ids: dict[str, str], clock: Clock
+) -> None:
+    h, m = as_role["clerk"], as_role["manager"]
+    sid = plan(client, as_role, shift(ids["clerk"], "09:00:00", "17:00:00"))["shift_id"]
+    r = client.patch(f"/api/v1/shifts/{sid}", headers=m)  # nothing to change
+    assert (r.status_code, r.json()["end_time"]) == (200, "17:00:00")
+    other = plan(client, as_role, shift(ids["tech"]))["shift_id"]
+    r = client.post(f"/api/v1/shifts/{other}/cancel", headers=m)
+    assert (r.status_code, r.json()["status"], r.json()["cancel_reason"]) == (
+        200,
+        "cancelled",
+        None,
+    )
+    clock.now = local(9)
+    r = client.post("/api/v1/attendance/clock-in", headers=h)
+    assert (r.status_code, r.json()["clock_in_by"]) == (201, "clerk1")  # a record is created
+    clock.now = local(12)
+    r = client.post("/api/v1/attendance/breaks/start", headers=h)
+    assert (r.status_code, r.json()["on_break"]) == (200, True)
+    clock.now = local(12, 30)
+    r = client.post("/api/v1/attendance/breaks/end", headers=h)
+    assert (r.status_code, r.json()["break_minutes"]) == (200, 30)
+    clock.now = local(17)
+    r = client.post("/api/v1/attendance/clock-out", headers=h)
+    assert (r.status_code, r.json()["worked_minutes"]) == (200, 450)
 
 
 # ---------------------------------------------------------------- attendance
@@ -307,6 +352,13 @@ def test_attendance_reads_by_day_status_and_month(
     assert (r.status_code, r.json()["code"]) == (403, "forbidden")
     r = client.get("/api/v1/attendance/summary?month=2026-13", headers=m)
     assert r.status_code == 400
+    # A month of the right shape that is no month is refused naming it, never a 500.
+    r = client.get("/api/v1/attendance/summary?month=0000-01", headers=m)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "query.month")
+    r = client.get("/api/v1/attendance/summary?month=2026-11%0A", headers=m)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (400, "query.month")
+    r = client.get("/api/v1/attendance/summary?month=9999-12", headers=m)
+    assert (r.status_code, r.json()["total"]) == (200, 0)
     # The absent person explains afterwards.
     tech_shift = client.get(f"/api/v1/shifts?user_id={ids['tech']}", headers=m).json()["items"][0]
     assert tech_shift["status"] == "absent"

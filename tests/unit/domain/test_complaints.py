@@ -141,7 +141,7 @@ def test_open_masks_phone_sets_due_times_and_number(harness: Harness) -> None:
     assert [s.kind for s in c.steps] == ["opened"]
     assert c.steps[0].actor == "greeter1" and c.steps[0].note == "窗口业务员态度差"
     row = harness.read(lambda conn: conn.execute(sa.select(complaints)).one())
-    assert row.customer_phone_hash == hash_contact(PHONE)
+    assert row.customer_phone_hash == hash_contact(PHONE, harness.contact_key)
     assert open_(harness, hours=1).number == "T20261126-002"
 
 
@@ -249,7 +249,7 @@ def test_reassign_keeps_the_stage_and_same_owner_conflicts(
 def test_assign_after_resolution_is_illegal(harness: Harness, staff: dict[str, UUID]) -> None:
     c = to_resolved(harness, staff)
     err = illegal(harness, lambda ctx: domain.assign(ctx, c.complaint_id, staff["clerk2"]))
-    assert err.extra["status"] == "resolved" and "resolved" in err.detail
+    assert err.extra["state"] == "resolved" and "resolved" in err.detail
 
 
 def test_unknown_complaint_is_not_found(harness: Harness, staff: dict[str, UUID]) -> None:
@@ -273,13 +273,13 @@ def test_respond_stamps_the_first_response(harness: Harness, staff: dict[str, UU
 def test_respond_before_assignment_is_illegal(harness: Harness) -> None:
     c = open_(harness)
     err = illegal(harness, lambda ctx: domain.respond(ctx, c.complaint_id, "hi"))
-    assert err.extra["status"] == "open" and "assign" in err.detail
+    assert err.extra["state"] == "open" and "assign" in err.detail
 
 
 def test_respond_twice_is_illegal(harness: Harness, staff: dict[str, UUID]) -> None:
     c = to_responded(harness, staff)
     err = illegal(harness, lambda ctx: domain.respond(ctx, c.complaint_id, "again"))
-    assert err.extra["status"] == "responded"
+    assert err.extra["state"] == "responded"
 
 
 def test_only_owner_or_manager_responds(harness: Harness, staff: dict[str, UUID]) -> None:
@@ -345,7 +345,7 @@ def test_escalating_a_resolved_complaint_is_illegal(
     c = to_resolved(harness, staff)
     cmd = EscalateIn(level="hq", reason="x")
     err = illegal(harness, lambda ctx: domain.escalate(ctx, c.complaint_id, cmd))
-    assert err.extra["status"] == "resolved"
+    assert err.extra["state"] == "resolved"
 
 
 # ---------------------------------------------------------------- resolution
@@ -413,7 +413,7 @@ def test_resolve_before_first_response_is_illegal(
         step(harness, lambda ctx: domain.assign(ctx, c.complaint_id, staff["clerk1"]), hours=1)
     cmd = ResolveIn(remedy="x", verified=False)
     err = illegal(harness, lambda ctx: domain.resolve(ctx, c.complaint_id, cmd))
-    assert err.extra["status"] == stage and "first response" in err.detail
+    assert err.extra["state"] == stage and "first response" in err.detail
 
 
 def test_resolve_twice_is_illegal_and_non_owner_is_forbidden(
@@ -425,7 +425,7 @@ def test_resolve_twice_is_illegal_and_non_owner_is_forbidden(
         harness.run(lambda ctx: domain.resolve(ctx, c.complaint_id, cmd), actor="clerk2")
     step(harness, lambda ctx: domain.resolve(ctx, c.complaint_id, cmd), hours=3, actor="clerk1")
     err = illegal(harness, lambda ctx: domain.resolve(ctx, c.complaint_id, cmd))
-    assert err.extra["status"] == "resolved"
+    assert err.extra["state"] == "resolved"
 
 
 def test_late_resolution_is_marked_outside_sla(harness: Harness, staff: dict[str, UUID]) -> None:
@@ -442,7 +442,7 @@ def test_feedback_once_after_resolution(harness: Harness, staff: dict[str, UUID]
     c = to_responded(harness, staff)
     fb = FeedbackIn(satisfied=True, rating=5, comment="满意")
     err = illegal(harness, lambda ctx: domain.record_feedback(ctx, c.complaint_id, fb))
-    assert err.extra["status"] == "responded"
+    assert err.extra["state"] == "responded"
     c = to_resolved(harness, staff)
     c = step(
         harness,
@@ -461,7 +461,7 @@ def test_feedback_once_after_resolution(harness: Harness, staff: dict[str, UUID]
 def test_close_only_a_resolved_complaint(harness: Harness, staff: dict[str, UUID]) -> None:
     c = to_responded(harness, staff)
     err = illegal(harness, lambda ctx: domain.close(ctx, c.complaint_id))
-    assert err.extra["status"] == "responded"
+    assert err.extra["state"] == "responded"
     cmd = ResolveIn(remedy="x", verified=False)
     step(harness, lambda ctx: domain.resolve(ctx, c.complaint_id, cmd), hours=3)
     with pytest.raises(Forbidden):
@@ -469,10 +469,10 @@ def test_close_only_a_resolved_complaint(harness: Harness, staff: dict[str, UUID
     c = step(harness, lambda ctx: domain.close(ctx, c.complaint_id, "客户未接听"), hours=4)
     assert c.status == "closed" and c.closed_at == at(4) and c.feedback is None
     err = illegal(harness, lambda ctx: domain.close(ctx, c.complaint_id))
-    assert err.extra["status"] == "closed"
+    assert err.extra["state"] == "closed"
     fb = FeedbackIn(satisfied=True, rating=4)
     err = illegal(harness, lambda ctx: domain.record_feedback(ctx, c.complaint_id, fb))
-    assert err.extra["status"] == "closed"
+    assert err.extra["state"] == "closed"
 
 
 @pytest.mark.parametrize("stage", ["open", "responded"])
@@ -481,7 +481,7 @@ def test_reopen_an_unfinished_complaint_is_illegal(
 ) -> None:
     c = open_(harness) if stage == "open" else to_responded(harness, staff)
     err = illegal(harness, lambda ctx: domain.reopen(ctx, c.complaint_id, "x"))
-    assert err.extra["status"] == stage
+    assert err.extra["state"] == stage
 
 
 def test_reopen_restarts_the_resolution_clock(harness: Harness, staff: dict[str, UUID]) -> None:
@@ -567,13 +567,12 @@ def test_list_filters(harness: Harness, staff: dict[str, UUID]) -> None:
     assert listed(harness, 27, owner_id=staff["clerk1"]) == [b.number]
     assert listed(harness, 27, escalation_level="manager") == [a.number]
     day1, day2 = date(2026, 11, 26), date(2026, 11, 27)
-    assert listed(harness, 27, opened_from=day2) == [c.number]
-    assert listed(harness, 27, opened_to=day1) == [b.number, a.number]
-    assert listed(harness, 27, opened_from=day1, opened_to=day1, channel="hotline") == [a.number]
+    assert listed(harness, 27, date_from=day2) == [c.number]
+    assert listed(harness, 27, date_to=day1) == [b.number, a.number]
+    assert listed(harness, 27, date_from=day1, date_to=day1, channel="hotline") == [a.number]
     # a and b passed their first-response due time (24 h); b has an owner but no response.
     assert listed(harness, 27, overdue=True) == [b.number, a.number]
-    with pytest.raises(ValidationFailed):
-        listed(harness, 27, opened_from=day2, opened_to=day1)
+    assert listed(harness, 27, date_from=day2, date_to=day1) == []  # the API refuses it (422)
 
 
 def test_search_by_phone_matches_any_formatting(harness: Harness) -> None:
@@ -585,7 +584,7 @@ def test_search_by_phone_matches_any_formatting(harness: Harness) -> None:
         page = harness.read(
             lambda c: paginate(
                 c,
-                domain.search_by_phone(STORE_ID, raw),
+                domain.search_by_phone(STORE_ID, raw, harness.contact_key),
                 domain.complaint_out(T0),
                 limit=10,
                 offset=0,

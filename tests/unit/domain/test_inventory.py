@@ -28,13 +28,18 @@ from schema.api.inventory import (
     TransferOutIn,
     WriteOffIn,
 )
+from schema.api.queue import TicketIn
+from schema.events.store import Role
 from schema.tables import inventory as tables
 from schema.tables.core import events
 from server.domain import inventory as domain
+from server.domain import queue
+from server.domain import store as store_domain
 from server.domain.inventory_serials import check_serial
 from server.domain.paging import paginate
 from server.errors import (
     Conflict,
+    Forbidden,
     IllegalTransition,
     NotFound,
     SerialUnavailable,
@@ -128,6 +133,11 @@ def test_serial_formats() -> None:
     assert check_serial(good_iccid, "iccid", "x") == good_iccid
     assert check_serial(luhn_complete("89860" + "1" * 14), "iccid", "x")  # 20 digits
     assert domain.luhn_ok("490154203237518")  # a published example IMEI
+    # The whole value must match: a trailing newline is not part of a serial.
+    for serial, kind in ((good_imei, "imei"), (good_iccid, "iccid")):
+        for bad in (serial + "\n", "\n" + serial, serial + " "):
+            with pytest.raises(ValidationFailed):
+                check_serial(bad, kind, "x")  # type: ignore[arg-type]
     cases = [
         (bad_check_digit(good_imei), "imei"),
         (good_imei[:-1], "imei"),
@@ -269,7 +279,9 @@ def test_receive_refuses_serial_twice_and_discontinued(h: Harness) -> None:
 
 def test_sell_quantities_and_serials(h: Harness) -> None:
     receive(h, LineIn(sku="CASE", qty=3), LineIn(sku="P1", serials=[imei(1), imei(2)]))
-    ticket = UUID("01900000-0000-7000-8000-000000000001")
+    ticket = h.run(
+        lambda ctx: queue.issue_ticket(ctx, TicketIn(category="device_purchase"))
+    ).ticket_id
     out = h.run(
         lambda ctx: domain.sell(
             ctx,
@@ -293,6 +305,121 @@ def test_sell_quantities_and_serials(h: Harness) -> None:
     unit = h.read(lambda c: domain.get_serial(c, STORE_ID, imei(1)))
     assert unit.status == "sold" and unit.sale_price_cents == 549900
     assert [s.status_after for s in unit.history] == ["in_stock", "sold"]
+
+
+def add_clerk(h: Harness, name: str = "clerk1", role: Role = "clerk") -> str:
+    h.run(
+        partial(
+            store_domain.add_staff,
+            username=name,
+            display_name=name.title(),
+            role=role,
+            password_hash="x",
+        )
+    )
+    return name
+
+
+def test_selling_below_the_list_price_needs_a_manager(h: Harness) -> None:
+    clerk = add_clerk(h)
+    receive(h, LineIn(sku="CASE", qty=5), LineIn(sku="P1", serials=[imei(1), imei(2)]))
+
+    def sale(*lines: SaleLineIn, actor: str) -> MovementOut:
+        return h.run(lambda ctx: domain.sell(ctx, SaleIn(lines=list(lines))), actor=actor)
+
+    with pytest.raises(Forbidden, match=r"below its list price.*needs a manager") as err:
+        sale(
+            SaleLineIn(sku="CASE", qty=1),
+            SaleLineIn(sku="P1", serial=imei(1), unit_price_cents=1),
+            actor=clerk,
+        )
+    assert field_of(err.value) == "lines[1].unit_price_cents"
+    assert err.value.extra["list_price_cents"] == 599900
+    assert on_hand(h, "P1") == 2  # nothing was sold
+    # At (or above) the list price a clerk sells; the manager may give a discount.
+    sale(SaleLineIn(sku="CASE", qty=1, unit_price_cents=3900), actor=clerk)
+    sale(SaleLineIn(sku="P1", serial=imei(1), unit_price_cents=650000), actor=clerk)
+    out = sale(SaleLineIn(sku="P1", serial=imei(2), unit_price_cents=500000), actor="manager")
+    assert out.amount_cents == 500000
+
+
+def test_sales_and_returns_name_a_ticket_of_this_store(h: Harness) -> None:
+    receive(h, LineIn(sku="CASE", qty=5))
+    unknown = UUID("01900000-0000-7000-8000-000000000001")
+    with pytest.raises(ValidationFailed) as sale:
+        h.run(
+            lambda ctx: domain.sell(
+                ctx, SaleIn(lines=[SaleLineIn(sku="CASE", qty=1)], ticket_id=unknown)
+            )
+        )
+    assert field_of(sale.value) == "ticket_id"
+    with pytest.raises(ValidationFailed) as ret:
+        h.run(
+            lambda ctx: domain.return_stock(
+                ctx,
+                ReturnIn(reason="x", lines=[ReturnLineIn(sku="CASE", qty=1)], ticket_id=unknown),
+            )
+        )
+    assert field_of(ret.value) == "ticket_id"
+    assert on_hand(h, "CASE") == 5
+    ticket = h.run(lambda ctx: queue.issue_ticket(ctx, TicketIn(category="after_sales")))
+    back = h.run(
+        lambda ctx: domain.return_stock(
+            ctx,
+            ReturnIn(
+                reason="x", lines=[ReturnLineIn(sku="CASE", qty=1)], ticket_id=ticket.ticket_id
+            ),
+        )
+    )
+    assert back.lines[0].ticket_id == ticket.ticket_id
+
+
+def test_one_request_lists_at_most_1000_serials_over_all_lines(h: Harness) -> None:
+    phones = [imei(i) for i in range(600)]
+    sims = [iccid(i) for i in range(401)]
+    with pytest.raises(ValidationFailed, match="at most 1000 serials") as err:
+        receive(h, LineIn(sku="P1", serials=phones), LineIn(sku="SIM", serials=sims))
+    assert field_of(err.value) == "lines[1].serials"
+    with pytest.raises(ValidationFailed) as ret:
+        h.run(
+            lambda ctx: domain.return_stock(
+                ctx,
+                ReturnIn(
+                    reason="x",
+                    lines=[
+                        ReturnLineIn(sku="P1", serials=phones),
+                        ReturnLineIn(sku="SIM", serials=sims),
+                    ],
+                ),
+            )
+        )
+    assert field_of(ret.value) == "lines[1].serials"
+    out = receive(h, LineIn(sku="P1", serials=phones), LineIn(sku="SIM", serials=sims[:400]))
+    assert [ln.on_hand_after for ln in out.lines] == [600, 400]
+
+
+def test_projecting_a_movement_takes_the_same_statements_for_1_or_300_serials(
+    h: Harness,
+) -> None:
+    """Lines and serials go in with ``executemany``: the statement count does not grow."""
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    def receipt_statements(serials: list[str]) -> int:
+        statements.clear()
+        sa.event.listen(h.engine, "before_cursor_execute", count)
+        try:
+            receive(h, LineIn(sku="P1", serials=serials))
+        finally:
+            sa.event.remove(h.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    one = receipt_statements([imei(0)])
+    many = receipt_statements([imei(i) for i in range(1, 301)])
+    assert many == one
+    assert on_hand(h, "P1") == 301
 
 
 def test_sell_refuses_what_is_not_there(h: Harness) -> None:
@@ -731,7 +858,7 @@ def test_movement_ledger_filters_by_store_local_day(h: Harness) -> None:
         ("sell", "CASE", day1),
         ("receive", "CASE", DAY0),
     ]
-    assert rows(day_from=day1, day_to=day1) == [("sell", "CASE", day1)]
+    assert rows(date_from=day1, date_to=day1) == [("sell", "CASE", day1)]
     assert rows(kind="receive", sku="CASE") == [("receive", "CASE", DAY0)]
     with pytest.raises(NotFound):
         h.read(lambda c: domain.get_movement(c, STORE_ID, UUID(int=3)))
@@ -765,3 +892,46 @@ def test_replay_rebuilds_every_inventory_table(h: Harness) -> None:
     h.run(lambda ctx: domain.post_count(ctx, count.count_id))
     assert on_hand(h, "CASE") == 5 and on_hand(h, "P1") == 2
     assert_replay_matches(h.data_dir, ALL_TABLES)
+
+
+async def test_central_folds_the_same_rows_on_postgresql(pg_url: str, h: Harness) -> None:
+    """Central runs these projectors over PostgreSQL: the upserts (counters, first-writer
+    columns, executemany) must give the same rows as on the store node."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from schema.events import decode
+    from schema.tables import metadata
+    from server.domain.projection import apply_all
+
+    receive(h, LineIn(sku="CASE", qty=10), LineIn(sku="P1", serials=[imei(1), imei(2)]))
+    sell(h, SaleLineIn(sku="P1", serial=imei(1)), SaleLineIn(sku="CASE", qty=2))
+    h.run(
+        lambda ctx: domain.return_stock(
+            ctx, ReturnIn(reason="x", lines=[ReturnLineIn(sku="P1", serials=[imei(1)])])
+        )
+    )
+    h.run(lambda ctx: domain.update_item(ctx, "CASE", ItemUpdateIn(name="硅胶手机壳")))
+    req = h.run(
+        lambda ctx: domain.request_adjustment(ctx, AdjustmentIn(sku="CASE", delta=-1, reason="x"))
+    )
+    h.run(lambda ctx: domain.approve_adjustment(ctx, req.adjustment_id), now=T0 + timedelta(1))
+    h.run(lambda ctx: domain.adjust(ctx, AdjustmentIn(sku="ROLL", delta=4, reason="漏记")))
+
+    def snapshot(c: sa.Connection) -> list[Any]:
+        return [c.execute(sa.select(t).order_by(*t.primary_key.columns)).all() for t in ALL_TABLES]
+
+    log = h.read(
+        lambda c: [
+            decode(r.body) for r in c.execute(sa.select(events.c.body).order_by(events.c.seq))
+        ]
+    )
+    want = h.read(snapshot)
+    engine = create_async_engine(pg_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            await conn.run_sync(apply_all, log)
+            got = await conn.run_sync(snapshot)
+    finally:
+        await engine.dispose()
+    assert got == want

@@ -15,6 +15,7 @@ from uuid_utils.compat import uuid7
 from schema.api.ops import (
     AttendanceEntryIn,
     CheckItemIn,
+    ChecklistOut,
     FaultIn,
     FireDrillIn,
     FireInspectionIn,
@@ -23,8 +24,8 @@ from schema.api.ops import (
 from schema.tables.core import events
 from server.domain import ops
 from server.domain import store as store_domain
+from server.domain.common import parse_month
 from server.domain.context import Ctx
-from server.domain.ops_training import month_bounds
 from server.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
 from tests.conftest import STORE_ID, Harness
 
@@ -47,6 +48,11 @@ def event_count(h: Harness, tag: str) -> int:
     return n
 
 
+def start(h: Harness, **kw: Any) -> ChecklistOut:
+    """Start the day's checklist (``actor``, ``now`` as for ``Harness.run``) and return it."""
+    return h.run(ops.start_checklist, **kw).checklist
+
+
 def add_staff(h: Harness, username: str, role: Any = "clerk") -> UUID:
     out = h.run(
         lambda ctx: store_domain.add_staff(
@@ -60,7 +66,7 @@ def add_staff(h: Harness, username: str, role: Any = "clerk") -> UUID:
 
 
 def test_start_creates_todays_checklist_with_the_standard_items(harness: Harness) -> None:
-    cl = harness.run(ops.start_checklist, actor="tech1", now=T0)
+    cl = start(harness, actor="tech1", now=T0)
     assert cl.day == DAY and cl.status == "open" and cl.started_by == "tech1"
     assert [i.code for i in cl.items] == [s.code for s in ops.STANDARD_ITEMS]
     assert cl.unchecked == [i.code for i in cl.items]
@@ -70,20 +76,21 @@ def test_start_creates_todays_checklist_with_the_standard_items(harness: Harness
 def test_start_twice_the_same_day_returns_the_same_checklist(harness: Harness) -> None:
     first = harness.run(ops.start_checklist, now=T0)
     again = harness.run(ops.start_checklist, now=at(60))
-    assert again.checklist_id == first.checklist_id
+    assert (first.created, again.created) == (True, False)
+    assert again.checklist.checklist_id == first.checklist.checklist_id
     assert event_count(harness, "checklist.started") == 1
 
 
 def test_the_day_is_the_store_local_day(harness: Harness) -> None:
     # 17:30 UTC on the 25th is 01:30 on the 26th in Shanghai.
-    cl = harness.run(ops.start_checklist, now=datetime(2026, 11, 25, 17, 30, tzinfo=UTC))
+    cl = start(harness, now=datetime(2026, 11, 25, 17, 30, tzinfo=UTC))
     assert cl.day == DAY
-    nxt = harness.run(ops.start_checklist, now=T0 + timedelta(days=1))
+    nxt = start(harness, now=T0 + timedelta(days=1))
     assert nxt.day == DAY + timedelta(days=1) and nxt.checklist_id != cl.checklist_id
 
 
 def test_check_item_records_mark_note_who_and_when(harness: Harness) -> None:
-    cl = harness.run(ops.start_checklist, now=T0)
+    cl = start(harness, now=T0)
     out = harness.run(
         lambda ctx: ops.check_item(ctx, cl.checklist_id, "hall_clean", CheckItemIn(ok=True)),
         actor="greeter1",
@@ -104,7 +111,7 @@ def test_check_item_records_mark_note_who_and_when(harness: Harness) -> None:
 
 
 def test_not_ok_needs_a_note(harness: Harness) -> None:
-    cl = harness.run(ops.start_checklist, now=T0)
+    cl = start(harness, now=T0)
     with pytest.raises(ValidationFailed) as err:
         harness.run(
             lambda ctx: ops.check_item(ctx, cl.checklist_id, "pos", CheckItemIn(ok=False, note=" "))
@@ -113,7 +120,7 @@ def test_not_ok_needs_a_note(harness: Harness) -> None:
 
 
 def test_not_ok_equipment_item_suggests_a_fault_until_one_is_linked(harness: Harness) -> None:
-    cl = harness.run(ops.start_checklist, now=T0)
+    cl = start(harness, now=T0)
     out = harness.run(
         lambda ctx: ops.check_item(
             ctx, cl.checklist_id, "printers", CheckItemIn(ok=False, note="卡纸")
@@ -139,7 +146,7 @@ def test_not_ok_equipment_item_suggests_a_fault_until_one_is_linked(harness: Har
 
 
 def test_linking_an_unknown_fault_is_refused(harness: Harness) -> None:
-    cl = harness.run(ops.start_checklist, now=T0)
+    cl = start(harness, now=T0)
     with pytest.raises(ValidationFailed) as err:
         harness.run(
             lambda ctx: ops.check_item(
@@ -150,7 +157,7 @@ def test_linking_an_unknown_fault_is_refused(harness: Harness) -> None:
 
 
 def test_unknown_item_or_checklist_is_not_found(harness: Harness) -> None:
-    cl = harness.run(ops.start_checklist, now=T0)
+    cl = start(harness, now=T0)
     with pytest.raises(NotFound):
         harness.run(
             lambda ctx: ops.check_item(ctx, cl.checklist_id, "coffee", CheckItemIn(ok=True))
@@ -171,7 +178,7 @@ def _check_all(h: Harness, checklist_id: UUID, *, except_: tuple[str, ...] = ())
 
 
 def test_complete_is_refused_while_items_are_unchecked_and_lists_them(harness: Harness) -> None:
-    cl = harness.run(ops.start_checklist, now=T0)
+    cl = start(harness, now=T0)
     _check_all(harness, cl.checklist_id, except_=("pos", "signage"))
     with pytest.raises(Conflict) as err:
         harness.run(lambda ctx: ops.complete_checklist(ctx, cl.checklist_id))
@@ -182,7 +189,7 @@ def test_complete_is_refused_while_items_are_unchecked_and_lists_them(harness: H
 
 def test_complete_records_time_relative_to_opening(harness: Harness) -> None:
     early = datetime(2026, 11, 25, 23, 40, tzinfo=UTC)  # 07:40 local
-    cl = harness.run(ops.start_checklist, now=early)
+    cl = start(harness, now=early)
     _check_all(harness, cl.checklist_id, except_=("pos",))
     harness.run(
         lambda ctx: ops.check_item(ctx, cl.checklist_id, "pos", CheckItemIn(ok=False, note="坏"))
@@ -199,28 +206,28 @@ def test_complete_records_time_relative_to_opening(harness: Harness) -> None:
 
 
 def test_late_completion_counts_minutes_after_opening(harness: Harness) -> None:
-    cl = harness.run(ops.start_checklist, now=T0)
+    cl = start(harness, now=T0)
     _check_all(harness, cl.checklist_id)
     done = harness.run(lambda ctx: ops.complete_checklist(ctx, cl.checklist_id), now=at(30))
     assert done.minutes_after_open == 150  # 10:30 local, opening 08:00
 
 
 def test_a_completed_checklist_is_closed(harness: Harness) -> None:
-    cl = harness.run(ops.start_checklist, now=T0)
+    cl = start(harness, now=T0)
     _check_all(harness, cl.checklist_id)
     harness.run(lambda ctx: ops.complete_checklist(ctx, cl.checklist_id))
     with pytest.raises(IllegalTransition) as err:
         harness.run(lambda ctx: ops.complete_checklist(ctx, cl.checklist_id))
-    assert err.value.extra["current"] == "completed"
+    assert err.value.extra["state"] == "completed"
     with pytest.raises(IllegalTransition):
         harness.run(lambda ctx: ops.check_item(ctx, cl.checklist_id, "pos", CheckItemIn(ok=True)))
     # Starting again that day still answers with the completed checklist.
-    assert harness.run(ops.start_checklist, now=at(60)).status == "completed"
+    assert start(harness, now=at(60)).status == "completed"
 
 
 def test_list_checklists_by_range_and_status(harness: Harness) -> None:
     for d in range(3):
-        harness.run(ops.start_checklist, now=T0 + timedelta(days=d))
+        start(harness, now=T0 + timedelta(days=d))
     first = harness.read(lambda c: ops.get_checklist_by_day(c, STORE_ID, DAY))
     _check_all(harness, first.checklist_id)
     harness.run(lambda ctx: ops.complete_checklist(ctx, first.checklist_id))
@@ -230,7 +237,7 @@ def test_list_checklists_by_range_and_status(harness: Harness) -> None:
         return out
 
     assert days() == [DAY + timedelta(days=2), DAY + timedelta(days=1), DAY]
-    assert days(since=DAY + timedelta(days=1), until=DAY + timedelta(days=1)) == [
+    assert days(date_from=DAY + timedelta(days=1), date_to=DAY + timedelta(days=1)) == [
         DAY + timedelta(days=1)
     ]
     assert days(status="completed") == [DAY]
@@ -351,7 +358,7 @@ def test_fault_transition_matrix(harness: Harness, state: str, action: str) -> N
         return
     with pytest.raises(IllegalTransition) as err:
         harness.run(lambda ctx: _ACTIONS[action](ctx, fault_id))
-    assert err.value.extra["current"] == state
+    assert err.value.extra["state"] == state
     assert harness.read(lambda c: ops.get_fault(c, STORE_ID, fault_id)).status == state
 
 
@@ -387,8 +394,8 @@ def test_list_faults_filters(harness: Harness) -> None:
     assert ids(status="repaired") == [a]
     assert ids(open_only=True) == [c, b]
     assert ids(severity="critical") == [b]
-    assert ids(since=DAY + timedelta(days=1)) == [c, b]
-    assert ids(until=DAY + timedelta(days=1)) == [b, a]
+    assert ids(date_from=DAY + timedelta(days=1)) == [c, b]
+    assert ids(date_to=DAY + timedelta(days=1)) == [b, a]
     assert harness.read(lambda conn: ops.open_faults(conn, STORE_ID)) == 2
 
 
@@ -417,12 +424,12 @@ def test_record_fire_drill(harness: Harness) -> None:
     assert d.duration_min == 35 and d.recorded_by == "admin1"
     assert sorted(d.participants) == sorted([u1, u2])
     page = harness.read(
-        lambda c: ops.page_fire_drills(c, STORE_ID, since=DAY, until=DAY, limit=10, offset=0)
+        lambda c: ops.page_fire_drills(c, STORE_ID, date_from=DAY, date_to=DAY, limit=10, offset=0)
     )
     assert page.total == 1 and page.items[0] == d
     empty = harness.read(
         lambda c: ops.page_fire_drills(
-            c, STORE_ID, since=DAY + timedelta(days=1), until=None, limit=10, offset=0
+            c, STORE_ID, date_from=DAY + timedelta(days=1), date_to=None, limit=10, offset=0
         )
     )
     assert empty.total == 0 and empty.items == []
@@ -483,7 +490,7 @@ def test_fire_inspections(harness: Harness) -> None:
 
     assert ids() == [ok.inspection_id, failed.inspection_id]
     assert ids(passed=False) == [failed.inspection_id]
-    assert ids(until=DAY - timedelta(days=1)) == [failed.inspection_id]
+    assert ids(date_to=DAY - timedelta(days=1)) == [failed.inspection_id]
 
 
 # ---------------------------------------------------------------- training
@@ -608,7 +615,7 @@ def test_training_transition_matrix(harness: Harness, state: str, action: str) -
         return
     with pytest.raises(IllegalTransition) as err:
         harness.run(lambda ctx: _TRAINING_ACTIONS[action](ctx, sid, u1))
-    assert err.value.extra["current"] == state
+    assert err.value.extra["state"] == state
 
 
 def test_monthly_attendance_per_staff_member(harness: Harness) -> None:
@@ -625,7 +632,7 @@ def test_monthly_attendance_per_staff_member(harness: Harness) -> None:
     def month(m: str, **kw: Any) -> dict[str, Any]:
         out = rows(
             harness,
-            lambda c: ops.monthly_attendance(c, STORE_ID, m, **kw),
+            lambda c: ops.monthly_attendance(c, STORE_ID, parse_month(m), **kw),
             ops.monthly_attendance_out,
         )
         return {r.username: r for r in out}
@@ -639,10 +646,3 @@ def test_monthly_attendance_per_staff_member(harness: Harness) -> None:
     assert month("2026-12")["clerk1"].present == 1
     assert month("2026-11", kind="fire_safety")["clerk1"].sessions == 1
     assert list(month("2026-11", user_id=u3)) == ["greeter1"]
-
-
-def test_month_bounds() -> None:
-    assert month_bounds("2026-12") == (date(2026, 12, 1), date(2027, 1, 1))
-    assert month_bounds("2026-02") == (date(2026, 2, 1), date(2026, 3, 1))
-    with pytest.raises(ValidationFailed):
-        month_bounds("2026-13")

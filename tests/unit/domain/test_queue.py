@@ -321,7 +321,7 @@ def test_phone_is_masked_and_hashed_never_raw(hall: Hall) -> None:
     t = hall.issue(phone="+86 138-1234-5678")
     assert t.customer_phone == "138****5678"
     row = hall.h.read(lambda c: c.execute(sa.select(queue_tickets.c.phone_hash)).scalar_one())
-    assert row == hash_contact(PHONE)
+    assert row == hash_contact(PHONE, hall.h.contact_key)
     raw = hall.h.read(lambda c: [r.body for r in c.execute(sa.select(events.c.body))])
     assert not any(PHONE.encode() in body or b"1234-5678" in body for body in raw)
     with pytest.raises(ValidationFailed) as err:
@@ -540,13 +540,19 @@ def test_rating_once_per_finished_ticket(hall: Hall) -> None:
     wid = hall.window("W1", open_by="ann")
     t = hall.issue()
     with pytest.raises(IllegalTransition, match="waiting"):
-        hall.run(lambda ctx: domain.rate(ctx, t.ticket_id, RatingIn(score=5)))
+        hall.run(lambda ctx: domain.rate(ctx, t.ticket_id, RatingIn(score=5)), actor="gus")
     hall.serve(wid)
     hall.finish(t.ticket_id)
-    rated = hall.run(lambda ctx: domain.rate(ctx, t.ticket_id, RatingIn(score=4, comment="快")))
+    # ann served the visit: the customer's rating is not hers to record.
+    with pytest.raises(Forbidden, match="ann served ticket B001 and may not record its rating"):
+        hall.run(lambda ctx: domain.rate(ctx, t.ticket_id, RatingIn(score=5)), actor="ann")
+    rated = hall.run(
+        lambda ctx: domain.rate(ctx, t.ticket_id, RatingIn(score=4, comment="快")), actor="gus"
+    )
     assert (rated.score, rated.comment, rated.rated_at) == (4, "快", hall.now)
-    with pytest.raises(IllegalTransition, match="rated"):
-        hall.run(lambda ctx: domain.rate(ctx, t.ticket_id, RatingIn(score=1)))
+    with pytest.raises(IllegalTransition, match="rated") as again:
+        hall.run(lambda ctx: domain.rate(ctx, t.ticket_id, RatingIn(score=1)), actor="bob")
+    assert again.value.extra["state"] == "done"
     event = next(e for e in hall.log() if type(e).__name__ == "TicketRated")
     assert (event.served_by, event.window_id) == ("ann", wid)
 

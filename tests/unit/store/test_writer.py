@@ -41,8 +41,9 @@ def rename(name: str, fail: bool = False) -> object:
 
 @pytest.fixture
 def writer(data_dir: Path) -> Writer:
-    engine, store_id, _ = open_store(data_dir)
-    w = Writer(engine, store_id, clock=lambda: NOW)
+    opened = open_store(data_dir)
+    engine, store_id = opened.engine, opened.store_id
+    w = Writer(engine, store_id, contact_key=opened.contact_key, clock=lambda: NOW)
     w.start()
     yield w
     w.stop()
@@ -90,9 +91,10 @@ async def test_on_commit_sees_only_committed_events(writer: Writer) -> None:
 
 
 async def test_restart_continues_the_sequence(data_dir: Path) -> None:
-    engine, store_id, _ = open_store(data_dir)
+    opened = open_store(data_dir)
+    engine, store_id = opened.engine, opened.store_id
     for _ in range(2):
-        w = Writer(engine, store_id, clock=lambda: NOW)
+        w = Writer(engine, store_id, contact_key=opened.contact_key, clock=lambda: NOW)
         w.start()
         await w.submit(rename("x"), actor="manager", device="t")
         w.stop()
@@ -102,3 +104,36 @@ async def test_restart_continues_the_sequence(data_dir: Path) -> None:
     engine.dispose()
     assert seqs == [1, 2, 3, 4]
     assert hlcs == sorted(hlcs) and len(set(hlcs)) == 4  # same wall clock, still rising
+
+
+async def test_writer_survives_an_unexpected_failure(
+    writer: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.errors import StorageError
+
+    real = writer._run_batch
+    calls = {"n": 0}
+
+    def flaky(batch: list[object]) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("boom")
+        real(batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer, "_run_batch", flaky)
+    with pytest.raises(StorageError):
+        await writer.submit(rename("lost"), actor="manager", device="t")
+    assert writer.alive
+    ok = await writer.submit(rename("kept"), actor="manager", device="t")
+    assert ok.status_code == 201
+    assert _seqs(writer) == [1, 2, 3]
+
+
+def test_an_answer_for_a_closed_event_loop_is_dropped(writer: Writer) -> None:
+    from server.store.writer import Outcome, _Job
+
+    loop = asyncio.new_event_loop()
+    job = _Job(rename("x"), "m", "t", 201, None, loop, loop.create_future())
+    loop.close()
+    job.result = Outcome(201, b"{}", replayed=False, events=[])
+    Writer._resolve(job)  # must not raise into the writer thread

@@ -1,0 +1,155 @@
+"""Central's Litestar application: enrollment, sync, restore, the HQ API, health and metrics.
+
+Replicas are stateless: the database holds the stores, their progress, the HQ log and the
+shared secrets, so any number of replicas may serve one PostgreSQL database behind a load
+balancer, and a store may reconnect to any of them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Litestar, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.params import JSONBody, QueryParameter
+from litestar.plugins.prometheus import PrometheusConfig
+from prometheus_client import REGISTRY, generate_latest
+
+from server.central import db, enrollment, hq_api, metrics
+from server.central.context import Central, central
+from server.central.hq_auth import make_hq_jwt_auth
+from server.central.messages import EnrollIn, EnrollOut
+from server.central.node import CentralSecrets
+from server.central.restore import MAX_PAGE, restore_page
+from server.central.storage import CentralStorage
+from server.errors import Unauthorized
+from server.problems import EXCEPTION_HANDLERS
+from sync.central_ws import sync_route
+
+log = logging.getLogger(__name__)
+
+MSGPACK = "application/msgpack"
+PUBLIC_PATHS = [
+    "^/schema",
+    "^/swagger",
+    "^/health",
+    "^/ready",
+    "^/metrics",
+    "^/api/v1/enroll",
+    "^/api/v1/restore",
+    "^/api/v1/hq/auth/login",
+    "^/sync",
+]
+
+
+@get("/health", tags=["ops"], sync_to_thread=False)
+def health() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@get("/ready", tags=["ops"])
+async def ready(request: Request[Any, Any, State]) -> dict[str, str]:
+    """Readiness: the database answers."""
+    async with db.read(central(request).engine) as conn:
+        await conn.exec_driver_sql("SELECT 1")
+    return {"status": "ready"}
+
+
+@get("/metrics", tags=["ops"], media_type="text/plain; version=0.0.4")
+async def prometheus(request: Request[Any, Any, State]) -> bytes:
+    """Prometheus metrics: this replica's counters and request latencies, plus per-store sync
+    lag and quarantine read from the database."""
+    return generate_latest(REGISTRY) + await metrics.store_gauges(central(request).engine)
+
+
+@post("/api/v1/enroll", tags=["sync"], status_code=200, security=[])
+async def enroll(request: Request[Any, Any, State], data: JSONBody[EnrollIn]) -> EnrollOut:
+    """Trade a one-time enrollment code for the store's sync credential and the chain's contact
+    key. A node replacing one whose events central holds must say ``restore: true``."""
+    c = central(request)
+    async with db.write(c.engine) as conn:
+        out = await enrollment.enroll(conn, data.code, restore=data.restore, now=c.clock())
+    log.info("store %s enrolled (restore=%s)", out.store_id, data.restore)
+    return out
+
+
+@get("/api/v1/restore/events", tags=["sync"], security=[])
+async def restore_events(
+    request: Request[Any, Any, State],
+    after: Annotated[int, QueryParameter(ge=0, description="last seq the node already has")] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="page size")] = 1000,
+) -> Response[bytes]:
+    """A page of the calling store's own log (``application/msgpack`` ``RestorePage``), for a
+    replaced node to rebuild from. Authenticated by the store's credential."""
+    c = central(request)
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    async with db.read(c.engine) as conn:
+        store = (
+            await enrollment.authenticate(conn, credential.strip())
+            if scheme.lower() == "bearer"
+            else None
+        )
+        if store is None:
+            raise Unauthorized("unknown or revoked store credential")
+        page = await restore_page(conn, store.store_id, after=after, limit=limit)
+    return Response(content=msgspec.msgpack.encode(page), media_type=MSGPACK)
+
+
+def create_app(
+    url: str,
+    secrets: CentralSecrets,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    hq_poll: float = 5.0,
+) -> Litestar:
+    """Central over the initialised database at ``url`` (``node.read_secrets`` gives
+    ``secrets``). ``clock`` is the wall clock (tests pass a fixed one)."""
+    state = Central(url=url, secrets=secrets, clock=clock)
+    storage = CentralStorage(state.engine_getter(), clock)
+    jwt_auth = make_hq_jwt_auth(secrets.jwt_secret, state.engine_getter(), PUBLIC_PATHS)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = db.make_engine(url)
+        await db.migrate(engine)
+        state._engine = engine
+        log.info("central ready on %s", engine.url.render_as_string(hide_password=True))
+        try:
+            yield
+        finally:
+            state._engine = None
+            await engine.dispose()
+
+    sync = sync_route(
+        authenticate=storage.authenticate,
+        storage=storage,
+        hq_poll=hq_poll,
+        connections=metrics.connection_changed,
+    )
+    app = Litestar(
+        route_handlers=[health, ready, prometheus, enroll, restore_events, sync, *hq_api.ROUTES],
+        on_app_init=[jwt_auth.on_app_init],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[PrometheusConfig(app_name="hallsync_central", group_path=True).middleware],
+        openapi_config=OpenAPIConfig(
+            title="hallsync central",
+            version="1",
+            description="Central server of a hall chain: store enrollment, sync, restore, HQ API.",
+            path="/schema",
+            use_handler_docstrings=True,
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        debug=False,
+    )
+    app.state.central = state
+    app.state.jwt_auth = jwt_auth
+    return app

@@ -1,0 +1,161 @@
+"""Central's database: where it is, async engines on it, migrations and transactions.
+
+Production is PostgreSQL (``postgresql+asyncpg://…``), shared by every central replica; the
+one-machine demo is an embedded SQLite file in the data directory (WAL, ``synchronous=FULL``).
+Both go through the same SQLAlchemy tables and Alembic history as the store node.
+
+Driver exceptions never leave this module's helpers: they become ``StorageError`` (503,
+retryable), so a failing database is a "retry later" to every caller.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, event
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from schema.migrations import upgrade_connection
+from schema.tables.core import node_meta
+from server.errors import HallsyncError, StorageError
+
+T = TypeVar("T")
+
+CONFIG_FILE = "central.toml"
+SQLITE_FILE = "central.sqlite3"
+MIGRATION_LOCK = 7_361_002
+"""PostgreSQL advisory lock key taken while migrating, so replicas starting together take turns."""
+
+
+def config_path(data_dir: Path) -> Path:
+    return data_dir / CONFIG_FILE
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{(data_dir / SQLITE_FILE).resolve()}"
+
+
+def resolve_url(data_dir: Path, override: str | None = None) -> str:
+    """The database URL of the central in ``data_dir``: ``override`` (the environment), else the
+    URL saved in ``central.toml`` at init, else the embedded SQLite file."""
+    if override:
+        return override
+    path = config_path(data_dir)
+    if path.exists():
+        url = tomllib.loads(path.read_text(encoding="utf-8")).get("database_url")
+        if isinstance(url, str) and url:
+            return url
+    return sqlite_url(data_dir)
+
+
+def write_config(data_dir: Path, database_url: str) -> None:
+    """Remember the database URL for later commands; owner-readable only (it may hold a
+    password)."""
+    path = config_path(data_dir)
+    escaped = database_url.replace("\\", "\\\\").replace('"', '\\"')
+    path.write_text(f'database_url = "{escaped}"\n', encoding="utf-8")
+    path.chmod(0o600)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An async engine on ``url``. Call from the event loop that will use it (asyncpg
+    connections belong to one loop).
+
+    On SQLite, transactions are begun by us rather than by the driver, so SAVEPOINTs work and
+    writes can take the lock up front (``BEGIN IMMEDIATE``, see ``write``).
+    """
+    if not is_sqlite(url):
+        return create_async_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.info.pop("begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the database to the current schema; safe when several replicas start at once."""
+    try:
+        async with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+            await conn.run_sync(upgrade_connection, "head")
+    except SQLAlchemyError as exc:
+        raise StorageError(f"could not migrate central's database: {_brief(exc)}") from exc
+
+
+@asynccontextmanager
+async def write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One write transaction, committed when the block ends without an exception.
+
+    On SQLite it holds the write lock from the first statement, so a read-then-write never
+    fails half-way on a lock upgrade; on PostgreSQL, callers lock the rows they change.
+    """
+    try:
+        async with engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.info["begin"] = "IMMEDIATE"
+            async with conn.begin():
+                yield conn
+    except HallsyncError:
+        raise
+    except SQLAlchemyError as exc:
+        raise StorageError(f"central's database failed: {_brief(exc)}") from exc
+
+
+@asynccontextmanager
+async def read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One read-only transaction (a consistent snapshot)."""
+    try:
+        async with engine.connect() as conn, conn.begin():
+            yield conn
+    except HallsyncError:
+        raise
+    except SQLAlchemyError as exc:
+        raise StorageError(f"central's database failed: {_brief(exc)}") from exc
+
+
+async def run_read(engine: AsyncEngine, fn: Callable[[Connection], T]) -> T:
+    """Run a synchronous query function (e.g. ``server.domain.paging.paginate``) in one read
+    transaction."""
+    async with read(engine) as conn:
+        return await conn.run_sync(fn)
+
+
+async def get_meta(conn: AsyncConnection, key: str) -> str | None:
+    """A value of central's own ``node_meta`` (its token secret, the contact key)."""
+    value: str | None = (
+        await conn.execute(sa.select(node_meta.c.value).where(node_meta.c.key == key))
+    ).scalar()
+    return value
+
+
+def _brief(exc: SQLAlchemyError) -> str:
+    """The driver's message without SQL or parameters (which may hold personal data)."""
+    orig = getattr(exc, "orig", None)
+    return f"{type(orig or exc).__name__}: {str(orig or exc).splitlines()[0][:200]}"

@@ -1,0 +1,230 @@
+"""The HQ API of central: login, the stores' sync status, quarantine, store enrollment.
+
+Region-scoped users see only the stores of their regions (and their quarantined events);
+creating, re-coding and revoking stores is for admins.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from anyio import to_thread
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from schema.api.common import Page
+from schema.tables.sync import central_quarantine, central_stores
+from server.central import db, enrollment
+from server.central.context import central
+from server.central.hq_auth import ADMIN, ANY_HQ_ROLE, TOKEN_TTL, HqUser, find_login
+from server.central.messages import (
+    EnrollmentCode,
+    HqLoginIn,
+    HqLoginOut,
+    QuarantinedEvent,
+    StoreIn,
+    StoreSyncStatus,
+)
+from server.domain.paging import MAX_LIMIT, paginate
+from server.errors import Forbidden, NotFound, TooManyAttempts, Unauthorized
+from server.passwords import verify_password
+
+HqRequest = Request[HqUser, Any, State]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
+Offset = Annotated[int, QueryParameter(ge=0, le=2**31 - 1, description="rows to skip")]
+
+
+def store_status(row: Any, now: datetime) -> StoreSyncStatus:
+    """One store's sync progress, with the lag HQ watches."""
+    pending = max(0, row.local_seq - row.high_water)
+    since = row.last_ingest_at or row.enrolled_at
+    lag = 0.0 if pending == 0 else (now - since).total_seconds() if since else None
+    return StoreSyncStatus(
+        store_id=row.store_id,
+        name=row.name,
+        region=row.region,
+        tz=row.tz,
+        status=row.status,
+        high_water=row.high_water,
+        local_seq=row.local_seq,
+        pending=pending,
+        hq_acked=row.hq_acked,
+        quarantined=row.quarantined,
+        enrolled_at=row.enrolled_at,
+        last_seen_at=row.last_seen_at,
+        last_ingest_at=row.last_ingest_at,
+        lag_seconds=lag,
+    )
+
+
+def _scope(user: HqUser, region: str | None) -> Any:
+    """The WHERE clause on ``central_stores`` for what ``user`` may see (and asked for)."""
+    if region is not None:
+        if not user.sees(region):
+            raise Forbidden(f"region {region!r} is outside your regions", region=region)
+        return central_stores.c.region == region
+    if user.regions:
+        return central_stores.c.region.in_(user.regions)
+    return sa.true()
+
+
+class HqAuthController(Controller):
+    path = "/api/v1/hq/auth"
+    tags = ["hq"]
+
+    @post("/login", status_code=200, security=[])
+    async def login(
+        self, request: Request[Any, Any, State], data: JSONBody[HqLoginIn]
+    ) -> HqLoginOut:
+        """Exchange an HQ user name and password for a bearer token."""
+        c = central(request)
+        wait = c.login_throttle.retry_after(data.username, time.monotonic())
+        if wait > 0:
+            raise TooManyAttempts(
+                f"too many failed logins for this user; try again in {math.ceil(wait)} s",
+                retry_after=math.ceil(wait),
+            )
+        async with db.read(c.engine) as conn:
+            found = await find_login(conn, data.username)
+        ok = await to_thread.run_sync(verify_password, found[1] if found else None, data.password)
+        if not ok or found is None:
+            c.login_throttle.failed(data.username, time.monotonic())
+            raise Unauthorized("wrong user name or password")
+        c.login_throttle.succeeded(data.username)
+        user = found[0]
+        token = request.app.state.jwt_auth.create_token(
+            identifier=user.username, token_extras={"aud_kind": "hq", "role": user.role}
+        )
+        return HqLoginOut(
+            access_token=token,
+            token_type="bearer",
+            expires_in=int(TOKEN_TTL.total_seconds()),
+            username=user.username,
+            role=user.role,  # type: ignore[arg-type]
+            regions=list(user.regions),
+        )
+
+
+class HqStoresController(Controller):
+    path = "/api/v1/hq"
+    tags = ["hq"]
+
+    @get("/stores", guards=[ANY_HQ_ROLE])
+    async def list_stores(
+        self,
+        request: HqRequest,
+        region: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[StoreSyncStatus]:
+        """Every store the user may see with its sync progress (pending events, lag, quarantine),
+        most pending first."""
+        c = central(request)
+        query = sa.select(central_stores).where(_scope(request.user, region))
+        if status is not None:
+            query = query.where(central_stores.c.status == status)
+        query = query.order_by(
+            (central_stores.c.local_seq - central_stores.c.high_water).desc(),
+            central_stores.c.store_id,
+        )
+        now = c.clock()
+        return await db.run_read(
+            c.engine,
+            lambda conn: paginate(
+                conn, query, lambda r: store_status(r, now), limit=limit, offset=offset
+            ),
+        )
+
+    @get("/quarantine", guards=[ANY_HQ_ROLE])
+    async def list_quarantine(
+        self,
+        request: HqRequest,
+        store_id: FromQuery[str | None] = None,
+        region: FromQuery[str | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[QuarantinedEvent]:
+        """Uploaded events central could not apply, newest first (kept raw for a replay)."""
+        c = central(request)
+        q = central_quarantine
+        query = (
+            sa.select(
+                q.c.quarantine_id,
+                q.c.store_id,
+                q.c.seq,
+                q.c.event_type,
+                q.c.reason,
+                sa.func.length(q.c.raw).label("size"),
+                q.c.received_at,
+                q.c.replayed_at,
+            )
+            .join(central_stores, central_stores.c.store_id == q.c.store_id)
+            .where(_scope(request.user, region))
+            .order_by(q.c.quarantine_id.desc())
+        )
+        if store_id is not None:
+            query = query.where(q.c.store_id == store_id)
+        return await db.run_read(
+            c.engine,
+            lambda conn: paginate(
+                conn,
+                query,
+                lambda r: QuarantinedEvent(**r._asdict()),
+                limit=limit,
+                offset=offset,
+            ),
+        )
+
+    @post("/stores", guards=[ADMIN], status_code=201)
+    async def create_store(self, request: HqRequest, data: JSONBody[StoreIn]) -> EnrollmentCode:
+        """Register a store and get its one-time enrollment code (admin)."""
+        _scope(request.user, data.region)
+        c = central(request)
+        async with db.write(c.engine) as conn:
+            await enrollment.create_store(
+                conn, store_id=data.store_id, name=data.name, region=data.region, tz=data.tz
+            )
+            return await enrollment.issue_code(conn, data.store_id, now=c.clock())
+
+    @post("/stores/{store_id:str}/enrollment-code", guards=[ADMIN], status_code=201)
+    async def new_code(self, request: HqRequest, store_id: FromPath[str]) -> EnrollmentCode:
+        """A new one-time code for a store, e.g. for a replaced node (admin). Older unused codes
+        stop working."""
+        c = central(request)
+        async with db.write(c.engine) as conn:
+            await self._visible(conn, request.user, store_id)
+            return await enrollment.issue_code(conn, store_id, now=c.clock())
+
+    @post("/stores/{store_id:str}/revoke", guards=[ADMIN], status_code=200)
+    async def revoke(self, request: HqRequest, store_id: FromPath[str]) -> StoreSyncStatus:
+        """Lock a store out of sync and restore for good (admin)."""
+        c = central(request)
+        now = c.clock()
+        async with db.write(c.engine) as conn:
+            await self._visible(conn, request.user, store_id)
+            await enrollment.revoke(conn, store_id, now=now)
+            row = (
+                await conn.execute(
+                    sa.select(central_stores).where(central_stores.c.store_id == store_id)
+                )
+            ).one()
+        return store_status(row, now)
+
+    @staticmethod
+    async def _visible(conn: Any, user: HqUser, store_id: str) -> None:
+        region = (
+            await conn.execute(
+                sa.select(central_stores.c.region).where(central_stores.c.store_id == store_id)
+            )
+        ).scalar()
+        if region is None or not user.sees(region):
+            raise NotFound(f"no store {store_id}")
+
+
+ROUTES = [HqAuthController, HqStoresController]

@@ -1,0 +1,131 @@
+"""HQ users of central: accounts, bearer tokens (JWT), role guards and region scopes.
+
+A token names the user; every request re-reads the user from ``hq_users`` (one indexed row),
+so a deactivated user or a changed role or region takes effect at once on every replica,
+without any replica holding state of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.security.jwt import JWTAuth, Token
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from schema.tables.sync import hq_users
+from server.central import db
+from server.errors import Conflict, Forbidden, ValidationFailed
+
+TOKEN_TTL = timedelta(hours=12)
+ROLES = ("admin", "ops", "analyst", "auditor")
+USERNAME = re.compile(r"[a-z0-9_.-]{2,64}\Z")
+
+
+@dataclass(frozen=True)
+class HqUser:
+    """The authenticated HQ user of a request."""
+
+    username: str
+    role: str
+    regions: tuple[str, ...]
+    """Regions the user may see; empty means every region."""
+
+    def sees(self, region: str) -> bool:
+        return not self.regions or region in self.regions
+
+
+def _user(row: Any) -> HqUser:
+    return HqUser(row.username, row.role, tuple(row.regions or ()))
+
+
+async def create_hq_user(
+    conn: AsyncConnection,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    regions: list[str],
+    password_hash: str,
+    now: datetime,
+) -> None:
+    """Add an HQ account (``regions=[]``: every region)."""
+    if not USERNAME.match(username):
+        raise ValidationFailed(
+            "user name: 2–64 lower-case letters, digits, '.', '_' or '-'", field="username"
+        )
+    if role not in ROLES:
+        raise ValidationFailed(f"role must be one of {list(ROLES)}", field="role")
+    exists = await conn.execute(
+        sa.select(hq_users.c.username).where(hq_users.c.username == username)
+    )
+    if exists.first() is not None:
+        raise Conflict(f"HQ user {username} already exists")
+    await conn.execute(
+        hq_users.insert().values(
+            username=username,
+            display_name=display_name,
+            role=role,
+            regions=sorted(set(regions)),
+            password_hash=password_hash,
+            active=True,
+            created_at=now,
+        )
+    )
+
+
+async def find_login(conn: AsyncConnection, username: str) -> tuple[HqUser, str] | None:
+    """The active user and their password hash, for a login."""
+    row = (
+        await conn.execute(
+            sa.select(hq_users).where(hq_users.c.username == username, hq_users.c.active)
+        )
+    ).first()
+    return (_user(row), row.password_hash) if row is not None else None
+
+
+def make_hq_jwt_auth(
+    secret: str, engine: Callable[[], AsyncEngine], exclude: list[str]
+) -> JWTAuth[HqUser, Token]:
+    """Bearer-token auth of the HQ API; ``engine`` gives the running app's database."""
+
+    async def retrieve(token: Token, _conn: ASGIConnection[Any, Any, Any, Any]) -> HqUser | None:
+        if token.extras.get("aud_kind") != "hq":
+            return None
+        async with db.read(engine()) as conn:
+            found = await find_login(conn, token.sub)
+        return found[0] if found else None
+
+    return JWTAuth[HqUser, Token](
+        retrieve_user_handler=retrieve,
+        token_secret=secret,
+        default_token_expiration=TOKEN_TTL,
+        exclude=exclude,
+        description="HQ bearer token from POST /api/v1/hq/auth/login",
+    )
+
+
+def requires(*roles: str) -> Any:
+    """A guard admitting only the given HQ roles (an admin is always admitted)."""
+    allowed = frozenset((*roles, "admin"))
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _h: BaseRouteHandler) -> None:
+        user: HqUser = connection.user
+        if user.role not in allowed:
+            raise Forbidden(
+                f"role {user.role!r} may not do this; needs one of {sorted(allowed)}",
+                role=user.role,
+            )
+
+    guard.__name__ = "requires_" + "_".join(sorted(allowed))
+    return guard
+
+
+ANY_HQ_ROLE = requires(*ROLES)
+ADMIN = requires()

@@ -1,0 +1,131 @@
+"""Request and response bodies of central's REST API (enrollment, restore, HQ).
+
+These are wire types other programs decode (the store node's enrollment and restore, HQ
+clients); they belong in ``schema/api`` and live here only until that module exists.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+StoreCode = Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+\Z")]
+"""A store's code, e.g. ``S001``."""
+Region = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+HqRole = Literal["admin", "ops", "analyst", "auditor"]
+StoreStatusName = Literal["pending", "active", "revoked"]
+
+
+# ------------------------------------------------------------------ store node ⇄ central
+
+
+class EnrollIn(msgspec.Struct, kw_only=True):
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    """The one-time enrollment code printed by ``hallsync central enroll-store``."""
+    restore: bool = False
+    """True when a replaced node will rebuild its log from central (``/api/v1/restore``)."""
+
+
+class EnrollOut(msgspec.Struct, kw_only=True):
+    """What a store node keeps after enrolling: who it is, how to sign in, the chain's key."""
+
+    store_id: str
+    name: str
+    region: str
+    tz: str
+    credential: str
+    """``hs1.<store_id>.<secret>``: the bearer credential of sync and restore. Shown once."""
+    contact_key: str
+    """The chain's key of customer contact hashes."""
+    central_time: datetime
+    """Central's clock (UTC) when it answered, for the node to check its own."""
+    high_water: int = 0
+    """How many of this store's events central holds (what a restore will bring back)."""
+
+
+class RestorePage(msgspec.Struct, kw_only=True):
+    """One page of a store's own log as central holds it (``application/msgpack``)."""
+
+    events: list[msgspec.Raw]
+    """Each event's msgpack bytes exactly as the store logged them, in ``seq`` order."""
+    next_after: int | None
+    """Ask again with ``after=next_after``; null when the page reached ``high_water``."""
+    high_water: int
+    """Central holds every event of the store up to this seq."""
+
+
+# ------------------------------------------------------------------ HQ
+
+
+class HqLoginIn(msgspec.Struct, kw_only=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class HqLoginOut(msgspec.Struct, kw_only=True):
+    """Bearer token for ``Authorization: Bearer …`` on the HQ API."""
+
+    access_token: str
+    token_type: str
+    expires_in: int
+    """Seconds until the token expires."""
+    username: str
+    role: HqRole
+    regions: list[str]
+    """Regions the user may see; empty means every region."""
+
+
+class StoreIn(msgspec.Struct, kw_only=True):
+    store_id: StoreCode
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+    region: Region
+    tz: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "Asia/Shanghai"
+
+
+class EnrollmentCode(msgspec.Struct, kw_only=True):
+    """A one-time code to give the store's installer; shown once."""
+
+    store_id: str
+    code: str
+    expires_at: datetime
+
+
+class StoreSyncStatus(msgspec.Struct, kw_only=True):
+    """How far one store's upload has come."""
+
+    store_id: str
+    name: str
+    region: str
+    tz: str
+    status: StoreStatusName
+    high_water: int
+    """Central holds every event of the store up to this seq."""
+    local_seq: int
+    """The store's newest seq, as last reported."""
+    pending: int
+    """Events the store has that central does not yet hold (``local_seq − high_water``)."""
+    hq_acked: int
+    quarantined: int
+    """Events of this store central could not apply."""
+    enrolled_at: datetime | None
+    last_seen_at: datetime | None
+    last_ingest_at: datetime | None
+    lag_seconds: float | None
+    """How long the pending events have waited: seconds since central last stored an upload of
+    this store (or since it enrolled); 0 when nothing is pending; null if neither happened."""
+
+
+class QuarantinedEvent(msgspec.Struct, kw_only=True):
+    """An uploaded event central could not apply, kept raw for a replay after an upgrade."""
+
+    quarantine_id: int
+    store_id: str
+    seq: int
+    event_type: str | None
+    reason: str
+    size: int
+    """Bytes of the raw event."""
+    received_at: datetime
+    replayed_at: datetime | None

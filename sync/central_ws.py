@@ -1,0 +1,283 @@
+"""Central's side of the sync websocket: Litestar glue around ``sync.server.ServerSession``.
+
+The route authenticates the upgrade request (``Authorization: Bearer <credential>``), then
+runs one session per connection: decode each binary frame, feed it to the session, carry out
+what the session asks for through the storage port, send the frames it returns. A second task
+looks for new HQ events every ``hq_poll`` seconds. Protocol errors become an ``Error`` frame
+and a close code (``sync.errors``); anything else that goes wrong while storing closes this one
+connection as ``Unavailable`` (the store retries later). Nothing is shared between connections,
+so one store's failure never touches another's.
+
+Storage is reached only through ``SyncStorage`` (central's database implements it in
+``server.central.storage``), so this module imports no SQL and nothing from ``server``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import anyio
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+from litestar.handlers import WebsocketRouteHandler
+from litestar.types import WebSocketResponseBodyEvent, WebSocketResponseStartEvent
+
+from schema.events import SCHEMA_VERSION
+from sync.errors import (
+    FrameTooLarge,
+    ProtocolViolation,
+    SyncError,
+    Unauthorized,
+    Unavailable,
+    WrongStore,
+)
+from sync.frames import HqItem, Push, ServerFrame, decode_client_frame, encode
+from sync.server import IngestRequest, ServerSession
+
+log = logging.getLogger(__name__)
+
+MAX_FRAME = 4 * 1024 * 1024
+"""Largest frame accepted, in bytes; a Push is at most 512 KiB, so this is generous."""
+DENIAL = "websocket.http.response"
+"""ASGI extension letting a refused upgrade be answered with a plain HTTP status."""
+
+
+class SyncStorage(Protocol):
+    """What a sync session needs from central's database."""
+
+    async def load_state(self, store_id: str) -> tuple[int, int, str]:
+        """``(high_water, hq_acked, region)`` of the store."""
+        ...
+
+    async def ingest(self, request: IngestRequest) -> tuple[int, int]:
+        """Store a run of events durably; ``(new high_water, quarantined in this run)``."""
+        ...
+
+    async def load_hq(self, store_id: str, after: int, limit: int) -> tuple[list[HqItem], int]:
+        """HQ events addressed to the store after ``after``, and the cursor they reach."""
+        ...
+
+    async def save_hq_acked(self, store_id: str, cursor: int) -> None:
+        """Record that the store applied HQ events up to ``cursor``."""
+        ...
+
+    async def touch(self, store_id: str, local_seq: int) -> None:
+        """Record that the store was seen now, with its newest seq."""
+        ...
+
+
+Authenticate = Callable[[str], Awaitable[str | None]]
+"""Maps a bearer credential to the id of the active store holding it, or None."""
+
+
+class _Envelope(msgspec.Struct):
+    store_id: str | None = None
+
+
+_envelope = msgspec.msgpack.Decoder(_Envelope)
+
+
+def claims_other_store(push: Push, store_id: str) -> bool:
+    """True when *every* event of the push names a store other than ``store_id`` (a mix only
+    sends the foreign events to quarantine)."""
+    if not push.events:
+        return False
+    for raw in push.events:
+        try:
+            claimed = _envelope.decode(raw).store_id
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return False
+        if claimed is None or claimed == store_id:
+            return False
+    return True
+
+
+def sync_route(
+    *,
+    authenticate: Authenticate,
+    storage: SyncStorage,
+    path: str = "/sync/v1",
+    schema: int = SCHEMA_VERSION,
+    hq_poll: float = 5.0,
+    max_frame: int = MAX_FRAME,
+    connections: Callable[[str, int], None] | None = None,
+) -> WebsocketRouteHandler:
+    """The websocket route of sync. ``connections(store_id, ±1)`` is told when a store's session
+    starts and ends (for a gauge)."""
+
+    @websocket(path, opt={"exclude_from_auth": True})
+    async def sync_socket(socket: WebSocket[Any, Any, Any]) -> None:
+        scheme, _, credential = socket.headers.get("authorization", "").partition(" ")
+        try:
+            store_id = (
+                await authenticate(credential.strip()) if scheme.lower() == "bearer" else None
+            )
+        except Exception:
+            log.exception("sync: authenticating a store failed")
+            await _refuse(socket, 503, Unavailable("central cannot check credentials now"))
+            return
+        if store_id is None:
+            await _refuse(socket, 401, Unauthorized("unknown or revoked store credential"))
+            return
+        await socket.accept()
+        if connections is not None:
+            connections(store_id, 1)
+        try:
+            session = ServerSession(store_id, schema=schema)
+            await _Connection(socket, session, storage, hq_poll, max_frame).serve()
+        finally:
+            if connections is not None:
+                connections(store_id, -1)
+
+    return sync_socket
+
+
+async def _refuse(socket: WebSocket[Any, Any, Any], status: int, error: SyncError) -> None:
+    """Refuse the upgrade: an HTTP status where the server supports it, else a close code."""
+    await socket.receive()  # websocket.connect
+    if DENIAL in (socket.scope.get("extensions") or {}):
+        start: WebSocketResponseStartEvent = {
+            "type": "websocket.http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json")],
+        }
+        body: WebSocketResponseBodyEvent = {
+            "type": "websocket.http.response.body",
+            "body": msgspec.json.encode({"code": error.code, "detail": error.message}),
+            "more_body": False,
+        }
+        await socket.send(start)
+        await socket.send(body)
+    else:
+        await socket.close(code=error.close_code, reason=_reason(error.message))
+
+
+def _reason(message: str) -> str:
+    return message.encode()[:120].decode(errors="ignore")
+
+
+class _Connection:
+    """One store's websocket: a reader task and an HQ poller around one session."""
+
+    def __init__(
+        self,
+        socket: WebSocket[Any, Any, Any],
+        session: ServerSession,
+        storage: SyncStorage,
+        hq_poll: float,
+        max_frame: int,
+    ) -> None:
+        self.socket = socket
+        self.session = session
+        self.storage = storage
+        self.hq_poll = hq_poll
+        self.max_frame = max_frame
+        self.lock = anyio.Lock()  # the session is fed by one task at a time
+        self.saved_hq: int | None = None
+
+    async def serve(self) -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._poll, tg.cancel_scope)
+            await self._read()
+            tg.cancel_scope.cancel()
+        error = self.session.close_with
+        if error is not None:
+            log.info(
+                "sync: closing store %s: %s %s", self.session.store_id, error.code, error.message
+            )
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):  # already gone
+            await self.socket.close(
+                code=error.close_code if error else 1000,
+                reason=_reason(error.message) if error else "",
+            )
+
+    async def _read(self) -> None:
+        while self.session.state != "closed":
+            try:
+                message = await self.socket.receive()
+            except WebSocketDisconnect:
+                message = {"type": "websocket.disconnect", "code": 1006}
+            if message["type"] != "websocket.receive":
+                self.session.receive_disconnect()
+                return
+            async with self.lock:
+                self._feed(message.get("bytes"))
+                await self._pump()
+
+    async def _poll(self, scope: anyio.CancelScope) -> None:
+        while True:
+            await anyio.sleep(self.hq_poll)
+            async with self.lock:
+                self.session.hq_available()
+                await self._pump()
+            if self.session.state == "closed":
+                scope.cancel()
+                return
+
+    def _feed(self, data: bytes | None) -> None:
+        s = self.session
+        if data is None:
+            s.fail(ProtocolViolation("text frame: sync frames are binary msgpack"))
+        elif len(data) > self.max_frame:
+            s.fail(FrameTooLarge(f"frame of {len(data)} bytes; the limit is {self.max_frame}"))
+        else:
+            try:
+                frame = decode_client_frame(data)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                s.fail(ProtocolViolation(f"undecodable frame: {exc}"))
+                return
+            if (
+                isinstance(frame, Push)
+                and s.state == "ready"
+                and claims_other_store(frame, s.store_id)
+            ):
+                s.fail(
+                    WrongStore(
+                        f"every event of the push belongs to another store than {s.store_id}"
+                    )
+                )
+                return
+            s.receive_frame(frame)
+
+    async def _pump(self) -> None:
+        """Carry out what the session asks for until it asks for nothing, then send."""
+        s, store_id = self.session, self.session.store_id
+        try:
+            while s.state != "closed":
+                if s.wants_state():
+                    high_water, hq_acked, _region = await self.storage.load_state(store_id)
+                    s.state_loaded(high_water)
+                    self.saved_hq = hq_acked
+                    if s.hello is not None:
+                        await self.storage.touch(store_id, s.hello.local_seq)
+                    continue
+                if self.saved_hq is not None and s.hq_acked != self.saved_hq:
+                    await self.storage.save_hq_acked(store_id, s.hq_acked)
+                    self.saved_hq = s.hq_acked
+                request = s.ingest_request()
+                if request is not None:
+                    await self._send(s.frames_to_send())  # earlier acks go out before a long ingest
+                    s.ingested(*await self.storage.ingest(request))
+                    continue
+                hq = s.hq_request()
+                if hq is not None:
+                    s.hq_loaded(*await self.storage.load_hq(hq.store_id, hq.after, hq.limit))
+                    continue
+                break
+        except SyncError as exc:
+            s.fail(exc)
+        except Exception:
+            log.exception("sync: storage failed for store %s", store_id)
+            s.fail(Unavailable("central cannot store right now; reconnect later"))
+        await self._send(s.frames_to_send())
+
+    async def _send(self, frames: list[ServerFrame]) -> None:
+        try:
+            for frame in frames:
+                await self.socket.send_bytes(encode(frame))
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.session.receive_disconnect()

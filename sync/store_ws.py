@@ -1,0 +1,664 @@
+"""The store node's websocket client: a thin asyncio adapter around ``sync.client.ClientSession``.
+
+The session decides *what* to send and when the store is caught up; this module does the I/O:
+it opens the websocket (``Authorization: Bearer <credential>``, permessage-deflate, 4 MiB
+frames, pings), reads the outbox, hands HQ batches to the node and reports progress. The node
+is reached only through three small ports (``Outbox``, ``HqSink``, ``SyncProgress``), so this
+module knows nothing of SQL or of ``server/``.
+
+- ``run_once`` syncs until central holds the whole log and no HQ batch is pending, then returns
+  (``hallsync store sync --once``).
+- ``run_forever`` keeps a connection open (or only inside an overnight window), uploads as soon
+  as the node commits, and reconnects with exponential backoff and full jitter.
+
+Failures surface as ``sync.errors.SyncError`` subclasses whose ``retryable`` says whether trying
+again can help; ``Disconnected`` (the link broke) and ``LogBehind`` (central holds more of this
+store's log than the node: it must be restored) are the two this side adds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Literal, NoReturn, Protocol
+from zoneinfo import ZoneInfo
+
+import msgspec
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from schema.events import SCHEMA_VERSION
+from sync.client import ClientSession
+from sync.errors import BY_CODE, ProtocolViolation, SyncError, Unauthorized, Unavailable
+from sync.frames import Error, HqItem, Welcome, decode_server_frame, encode
+
+log = logging.getLogger(__name__)
+
+MAX_FRAME = 4 * 1024 * 1024
+"""Largest frame either side accepts (``FrameTooLarge`` above it)."""
+
+
+# ------------------------------------------------------------------ ports
+
+
+class Outbox(Protocol):
+    """The store's event log, read-only. Called from a worker thread."""
+
+    def max_seq(self) -> int:
+        """The newest ``seq`` in the log (0 when empty)."""
+        ...
+
+    def read(self, after_seq: int, max_count: int, max_bytes: int) -> list[tuple[int, bytes]]:
+        """``(seq, event bytes)`` with ``seq > after_seq`` in order: at most ``max_count`` and
+        about ``max_bytes`` of them, but always at least one if any exists."""
+        ...
+
+
+class HqSink(Protocol):
+    """Where HQ events land on the node."""
+
+    def cursor(self) -> int:
+        """The HQ cursor durably applied so far. Called from a worker thread."""
+        ...
+
+    async def apply(self, items: list[HqItem], upto: int) -> None:
+        """Apply ``items`` and record ``upto`` as the new cursor in one durable transaction;
+        return only once it is committed."""
+        ...
+
+
+class SyncProgress(Protocol):
+    """Optional: told how syncing goes, to keep ``sync_state`` current for the status page."""
+
+    async def attempted(self) -> None:
+        """A connection attempt starts."""
+        ...
+
+    async def saved(
+        self, acked_seq: int, hq_cursor: int, quarantined: int, *, caught_up: bool
+    ) -> None:
+        """Central holds the log up to ``acked_seq``; ``quarantined`` counts events central
+        reported quarantined since the previous call; ``caught_up`` when nothing is pending."""
+        ...
+
+    async def failed(self, error: BaseException) -> None:
+        """The attempt ended with ``error``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    """What the adapter needs from the node."""
+
+    store_id: str
+    outbox: Outbox
+    hq: HqSink
+    progress: SyncProgress | None = None
+
+
+# ------------------------------------------------------------------ errors and results
+
+
+class Disconnected(SyncError):
+    """The connection could not be opened or broke off; reconnecting later may work."""
+
+    code, close_code, retryable = "disconnected", 1006, True
+
+
+class LogBehind(SyncError):
+    """Central holds more of this store's log than the node has: the node lost history and
+    must be rebuilt with ``hallsync store init --restore``."""
+
+    code, close_code = "log_behind", 4006
+
+
+_BY_CLOSE: dict[int, type[SyncError]] = {c.close_code: c for c in BY_CODE.values()}
+
+
+def error_from_frame(frame: Error) -> SyncError:
+    """The exception an ``Error`` frame from central stands for (its ``retryable`` wins)."""
+    cls = BY_CODE.get(frame.code)
+    if cls is None or cls.retryable != frame.retryable:
+        cls = Unavailable if frame.retryable else SyncError
+    return cls(f"central: {frame.message} ({frame.code})")
+
+
+def _closed(exc: ConnectionClosed) -> SyncError:
+    for close in (exc.rcvd, exc.sent):
+        if close is not None and close.code in _BY_CLOSE:
+            return _BY_CLOSE[close.code](f"connection closed: {close.code} {close.reason}".strip())
+    return Disconnected(f"connection lost: {exc}")
+
+
+def _refused(status: int) -> SyncError:
+    if status in (401, 403):
+        return Unauthorized(f"central refused the store credential (HTTP {status})")
+    if 400 <= status < 500 and status not in (408, 429):
+        return SyncError(f"central refused the sync connection (HTTP {status})")
+    return Disconnected(f"central is not accepting connections (HTTP {status})")
+
+
+@dataclass
+class LinkState:
+    """Whether a connection is open right now (for the status page); the adapter keeps it."""
+
+    connected: bool = False
+
+
+@dataclass
+class SyncResult:
+    """Where a connection left things."""
+
+    acked_seq: int = 0
+    """Central holds the store's log up to here."""
+    local_seq: int = 0
+    """The log's newest seq as last read."""
+    hq_cursor: int = 0
+    """HQ events applied up to this cursor."""
+    quarantined: int = 0
+    """Events central quarantined during this connection."""
+    hq_applied: int = 0
+    """HQ events applied during this connection."""
+    caught_up: bool = False
+    """Whether the store was caught up at least once during the connection."""
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Tuning of the adapter; the defaults are the production values."""
+
+    schema: int = SCHEMA_VERSION
+    batch_count: int = 500
+    batch_bytes: int = 512 * 1024
+    window: int = 4
+    max_size: int = MAX_FRAME
+    ping_interval: float | None = 20.0
+    ping_timeout: float | None = 20.0
+    open_timeout: float = 10.0
+    close_timeout: float = 3.0
+    """Seconds to wait for central to confirm a close before dropping the connection."""
+    stall_timeout: float = 120.0
+    """Seconds without a frame while waiting for central before the link counts as dead."""
+    settle: float = 1.0
+    """``run_once``: once caught up, how long to wait for HQ batches central may still send."""
+    save_interval: float = 1.0
+    """At most one progress save per this many seconds while uploading."""
+
+
+OnProgress = Callable[[int, int], None]
+"""``(acked_seq, local_seq)`` whenever central acknowledges more (for progress bars)."""
+
+
+# ------------------------------------------------------------------ one connection
+
+
+class _Link:
+    """One open websocket driven through a ``ClientSession``."""
+
+    def __init__(
+        self,
+        ws: ClientConnection,
+        ports: Ports,
+        opts: SyncOptions,
+        result: SyncResult,
+        on_progress: OnProgress | None,
+    ) -> None:
+        self.ws, self.ports, self.opts, self.result = ws, ports, opts, result
+        self.on_progress = on_progress
+        self.session: ClientSession | None = None
+        self._saved: tuple[int, int, bool] = (-1, -1, False)
+        self._shown = -1
+        self._quarantine_reported = 0
+        self._last_save = 0.0
+
+    async def run(
+        self,
+        *,
+        keep_open: bool,
+        deadline: float | None,
+        wake: asyncio.Event | None,
+        stop: asyncio.Event | None,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        local = await asyncio.to_thread(self.ports.outbox.max_seq)
+        cursor = await asyncio.to_thread(self.ports.hq.cursor)
+        s = self.session = ClientSession(
+            self.ports.store_id,
+            schema=self.opts.schema,
+            hq_cursor=cursor,
+            local_seq=local,
+            batch_count=self.opts.batch_count,
+            batch_bytes=self.opts.batch_bytes,
+            window=self.opts.window,
+        )
+        self.result.local_seq, self.result.hq_cursor = local, cursor
+        s.connected()
+        waits: dict[str, asyncio.Future[Any]] = {"frame": asyncio.ensure_future(self.ws.recv())}
+        try:
+            while True:
+                await self._pump()
+                if s.caught_up:
+                    s.local_appended(await asyncio.to_thread(self.ports.outbox.max_seq))
+                    self.result.local_seq = s.local_seq
+                    if not s.caught_up:
+                        continue  # the log grew meanwhile: upload it
+                    self.result.caught_up = True
+                await self._report(force=s.caught_up)
+                if deadline is not None and loop.time() >= deadline:
+                    return
+                if s.caught_up:
+                    timeout = (
+                        (None if deadline is None else deadline - loop.time())
+                        if keep_open
+                        else self.opts.settle
+                    )
+                else:
+                    timeout = self.opts.stall_timeout
+                if keep_open and wake is not None and "wake" not in waits:
+                    waits["wake"] = asyncio.ensure_future(wake.wait())
+                if stop is not None and "stop" not in waits:
+                    waits["stop"] = asyncio.ensure_future(stop.wait())
+                done, _ = await asyncio.wait(
+                    waits.values(), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done:
+                    if not s.caught_up:
+                        raise Disconnected(f"central sent nothing for {timeout:.0f} s")
+                    if not keep_open:
+                        return  # settled: caught up and central has nothing more
+                    continue  # the window closes: the deadline check returns
+                if waits.get("stop") in done:
+                    return
+                if waits.get("wake") in done:
+                    del waits["wake"]
+                    assert wake is not None
+                    wake.clear()  # before reading max_seq, so no commit is missed
+                if waits["frame"] in done:
+                    data = waits.pop("frame").result()
+                    await self._receive(data)
+                    waits["frame"] = asyncio.ensure_future(self.ws.recv())
+        except ConnectionClosed as exc:
+            raise _closed(exc) from exc
+        finally:
+            for fut in waits.values():
+                fut.cancel()
+            s.receive_disconnect()
+            self.result.acked_seq = max(self.result.acked_seq, s.acked)
+
+    async def _receive(self, data: str | bytes) -> None:
+        s = self.session
+        assert s is not None
+        if isinstance(data, str):
+            await self._fail(ProtocolViolation("text frame; sync frames are binary msgpack"))
+        try:
+            frame = decode_server_frame(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            await self._fail(ProtocolViolation(f"undecodable frame from central: {exc}"))
+        try:
+            s.receive_frame(frame)
+        except ProtocolViolation as exc:
+            await self._fail(exc)
+        if s.error is not None:
+            raise error_from_frame(s.error)
+        if isinstance(frame, Welcome) and frame.high_water > s.local_seq:
+            await self._fail(
+                LogBehind(
+                    f"central holds this store's log up to seq {frame.high_water} but the "
+                    f"node's log ends at {s.local_seq}; rebuild the node with "
+                    "`hallsync store init --restore`"
+                )
+            )
+        if isinstance(frame, Welcome):
+            self.result.acked_seq = frame.high_water
+
+    async def _fail(self, exc: SyncError) -> NoReturn:
+        """Tell central why, close, and raise ``exc``."""
+        with contextlib.suppress(ConnectionClosed):
+            await self.ws.send(
+                encode(Error(code=exc.code, message=exc.message, retryable=exc.retryable))
+            )
+        await self.ws.close(exc.close_code, exc.message[:120])
+        raise exc
+
+    async def _pump(self) -> None:
+        """Carry out everything the session asks for until it asks for nothing more."""
+        s = self.session
+        assert s is not None
+        while True:
+            progressed = False
+            request = s.outbox_request()
+            if request is not None:
+                records = await asyncio.to_thread(
+                    self.ports.outbox.read,
+                    request.after_seq,
+                    request.max_count,
+                    request.max_bytes,
+                )
+                s.outbox_read(records)
+                progressed = bool(records)
+            batch = s.hq_to_apply()
+            if batch is not None:
+                await self.ports.hq.apply(batch.items, batch.upto)
+                s.hq_applied(batch.upto)
+                self.result.hq_applied += len(batch.items)
+                self.result.hq_cursor = s.hq_cursor
+                progressed = True
+            frames = s.frames_to_send()
+            for frame in frames:
+                await self.ws.send(encode(frame))
+            if not progressed and not frames:
+                return
+
+    async def _report(self, *, force: bool) -> None:
+        """Save progress when it changed: at once when caught up, else at most every
+        ``save_interval`` seconds (each save is a durable write on the node)."""
+        s = self.session
+        assert s is not None
+        self.result.acked_seq = max(self.result.acked_seq, s.acked)
+        self.result.quarantined = s.quarantined
+        state = (s.acked, s.hq_cursor, s.caught_up)
+        if state == self._saved or s.state != "ready":
+            return
+        if self.on_progress is not None and s.acked != self._shown:
+            self._shown = s.acked
+            self.on_progress(s.acked, s.local_seq)
+        now = asyncio.get_running_loop().time()
+        force = force or s.quarantined != self._quarantine_reported  # rare; never lose one
+        if not force and now - self._last_save < self.opts.save_interval:
+            return
+        self._saved, self._last_save = state, now
+        if self.ports.progress is not None:
+            fresh = s.quarantined - self._quarantine_reported
+            self._quarantine_reported = s.quarantined
+            await self.ports.progress.saved(s.acked, s.hq_cursor, fresh, caught_up=s.caught_up)
+
+
+async def _connection(
+    url: str,
+    credential: str,
+    ports: Ports,
+    opts: SyncOptions,
+    result: SyncResult,
+    *,
+    keep_open: bool,
+    deadline: float | None = None,
+    wake: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
+    on_progress: OnProgress | None = None,
+    state: LinkState | None = None,
+) -> None:
+    """Open one connection and drive it; every failure comes out as a ``SyncError``."""
+    if ports.progress is not None:
+        await ports.progress.attempted()
+    try:
+        async with connect(
+            url,
+            additional_headers={"Authorization": f"Bearer {credential}"},
+            compression="deflate",
+            max_size=opts.max_size,
+            ping_interval=opts.ping_interval,
+            ping_timeout=opts.ping_timeout,
+            open_timeout=opts.open_timeout,
+            close_timeout=opts.close_timeout,
+        ) as ws:
+            if state is not None:
+                state.connected = True
+            link = _Link(ws, ports, opts, result, on_progress)
+            await link.run(keep_open=keep_open, deadline=deadline, wake=wake, stop=stop)
+    except InvalidStatus as exc:
+        raise _refused(exc.response.status_code) from exc
+    except InvalidURI as exc:
+        raise SyncError(f"bad central URL {url!r}: {exc}") from exc
+    except (OSError, TimeoutError, InvalidHandshake) as exc:
+        raise Disconnected(f"cannot reach central at {url}: {exc}") from exc
+    except ConnectionClosed as exc:
+        raise _closed(exc) from exc
+    finally:
+        if state is not None:
+            state.connected = False
+
+
+async def _record_failure(ports: Ports, exc: BaseException) -> None:
+    if ports.progress is not None:
+        try:
+            await ports.progress.failed(exc)
+        except Exception:
+            log.exception("could not record the sync failure")
+
+
+async def run_once(
+    url: str,
+    credential: str,
+    ports: Ports,
+    *,
+    options: SyncOptions | None = None,
+    on_progress: OnProgress | None = None,
+    state: LinkState | None = None,
+) -> SyncResult:
+    """Connect, upload the whole log, apply the HQ events central has, and return when caught
+    up. Raises a ``SyncError`` (see ``retryable``) or the node's own error from a port."""
+    result = SyncResult()
+    try:
+        await _connection(
+            url,
+            credential,
+            ports,
+            options or SyncOptions(),
+            result,
+            keep_open=False,
+            on_progress=on_progress,
+            state=state,
+        )
+    except Exception as exc:
+        await _record_failure(ports, exc)
+        raise
+    return result
+
+
+# ------------------------------------------------------------------ when to connect
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with full jitter: the n-th retry waits ``U(0, min(cap, base·2ⁿ))``.
+
+    Full jitter spreads 10,000 stores reconnecting after a central outage over the whole
+    interval instead of having them knock in waves.
+    """
+
+    base: float = 1.0
+    cap: float = 300.0
+    rand: Callable[[], float] = random.random
+    attempt: int = 0
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap, self.base * 2.0 ** min(self.attempt, 32))
+        self.attempt += 1
+        return self.rand() * ceiling
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+@dataclass(frozen=True)
+class SyncWindow:
+    """A daily store-local time window such as ``01:00-05:00`` (may wrap past midnight)."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> SyncWindow:
+        try:
+            first, last = (part.strip() for part in text.split("-"))
+            window = cls(time.fromisoformat(first), time.fromisoformat(last))
+        except ValueError as exc:
+            raise ValueError(f"{text!r} is not a window like 01:00-05:00") from exc
+        if window.start == window.end:
+            raise ValueError(f"{text!r}: the window must not be empty")
+        return window
+
+    def contains(self, local: datetime) -> bool:
+        t = local.timetz().replace(tzinfo=None)
+        if self.start < self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+    def seconds_until_open(self, local: datetime) -> float:
+        """0 inside the window, else seconds until it next opens."""
+        return 0.0 if self.contains(local) else _seconds_until(local, self.start)
+
+    def seconds_until_close(self, local: datetime) -> float:
+        """Seconds until the window next closes."""
+        return _seconds_until(local, self.end)
+
+
+def _seconds_until(local: datetime, at: time) -> float:
+    """Seconds from ``local`` (aware) to the next wall-clock ``at`` in its zone."""
+    target = datetime.combine(local.date(), at, tzinfo=local.tzinfo)
+    if target <= local:
+        target = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=local.tzinfo)
+    # Subtract in UTC: across a DST change the wall-clock difference is not the real one.
+    return (target.astimezone(UTC) - local.astimezone(UTC)).total_seconds()
+
+
+SyncMode = Literal["continuous", "window", "both"]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When the store may be connected.
+
+    - ``continuous``: always (reconnecting with backoff);
+    - ``window``: only inside ``window``, store-local; outside it the log just accumulates;
+    - ``both``: always, and when the window opens a retry waiting out a long backoff starts
+      at once, so the nightly catch-up never waits for a five-minute backoff.
+    """
+
+    mode: SyncMode = "continuous"
+    window: SyncWindow | None = None
+    tz: str = "UTC"
+
+    def __post_init__(self) -> None:
+        if self.mode != "continuous" and self.window is None:
+            raise ValueError(f"sync mode {self.mode!r} needs a window")
+
+    def local(self, now: datetime) -> datetime:
+        return now.astimezone(ZoneInfo(self.tz))
+
+    def seconds_until_allowed(self, now: datetime) -> float:
+        if self.mode != "window":
+            return 0.0
+        assert self.window is not None
+        return self.window.seconds_until_open(self.local(now))
+
+    def seconds_until_closing(self, now: datetime) -> float | None:
+        """In window mode, how long a connection opened now may stay; else None (no limit)."""
+        if self.mode != "window":
+            return None
+        assert self.window is not None
+        return self.window.seconds_until_close(self.local(now))
+
+    def seconds_until_window(self, now: datetime) -> float | None:
+        """In both mode, seconds until the window next opens (0 inside it); else None."""
+        if self.mode != "both":
+            return None
+        assert self.window is not None
+        return self.window.seconds_until_open(self.local(now))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Pauser:
+    sleep: Callable[[float], Awaitable[None]]
+    stop: asyncio.Event | None = field(default=None)
+
+    async def __call__(self, seconds: float) -> None:
+        """Sleep, but wake early when asked to stop."""
+        sleeping = asyncio.ensure_future(self.sleep(seconds))
+        if self.stop is None:
+            await sleeping
+            return
+        stopping = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait({sleeping, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeping.cancel()
+            stopping.cancel()
+
+
+async def run_forever(
+    url: str,
+    credential: str,
+    ports: Ports,
+    *,
+    schedule: Schedule | None = None,
+    wake: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
+    backoff: Backoff | None = None,
+    now: Callable[[], datetime] = _utcnow,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    options: SyncOptions | None = None,
+    state: LinkState | None = None,
+) -> None:
+    """Keep the store synced until ``stop`` is set (or the task is cancelled).
+
+    Connected, it uploads whenever ``wake`` is set (the node sets it on each commit) and
+    applies HQ batches as central sends them. A failed or broken connection is retried after a
+    ``backoff`` delay; one that cannot succeed by retrying (``retryable`` false, e.g. a revoked
+    credential) is retried only every ``backoff.cap`` seconds, so fixing it needs no restart.
+    """
+    schedule = schedule or Schedule()
+    backoff = backoff or Backoff()
+    opts = options or SyncOptions()
+    pause = _Pauser(sleep, stop)
+    loop = asyncio.get_running_loop()
+    while stop is None or not stop.is_set():
+        at = now()
+        wait = schedule.seconds_until_allowed(at)
+        if wait > 0:
+            await pause(wait)
+            continue
+        closing = schedule.seconds_until_closing(at)
+        deadline = None if closing is None else loop.time() + closing
+        result = SyncResult()
+        try:
+            await _connection(
+                url,
+                credential,
+                ports,
+                opts,
+                result,
+                keep_open=True,
+                deadline=deadline,
+                wake=wake,
+                stop=stop,
+                state=state,
+            )
+        except Exception as exc:
+            await _record_failure(ports, exc)
+            retryable = getattr(exc, "retryable", True)
+            if isinstance(exc, SyncError) and not retryable:
+                log.error("sync failed and retrying will not help: %s", exc)
+            else:  # a failure that is not the protocol's is a bug: keep its traceback
+                log.warning(
+                    "sync connection failed: %s", exc, exc_info=not isinstance(exc, SyncError)
+                )
+            if result.caught_up:
+                backoff.reset()  # the link worked: this is a fresh failure, not a streak
+            delay = backoff.next_delay() if retryable else backoff.cap
+            until_window = schedule.seconds_until_window(now())
+            if until_window is not None and until_window < delay:
+                delay = until_window
+                backoff.reset()
+            await pause(delay)
+            continue
+        backoff.reset()  # a clean end: the window closed or we were told to stop

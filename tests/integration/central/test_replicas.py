@@ -1,0 +1,79 @@
+"""Several central replicas on one PostgreSQL database: any replica serves any store, because
+every bit of state (progress, credentials, token key) is in the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from server.central.node import init_central
+from sync.frames import Ack, Welcome
+from tests.integration.central import store_events as ev
+from tests.integration.central.conftest import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    CONTACT_KEY,
+    CentralApp,
+    Clock,
+    open_app,
+)
+from tests.integration.central.test_ws import hello, push, recv, status, sync
+
+
+@pytest.fixture
+async def pg_central(pg_url: str, clock: Clock) -> str:
+    await init_central(
+        pg_url,
+        admin_username=ADMIN,
+        admin_password=ADMIN_PASSWORD,
+        contact_key=CONTACT_KEY,
+        now=clock(),
+    )
+    return pg_url
+
+
+def test_a_store_moves_between_replicas_and_resumes(pg_central: str, clock: Clock) -> None:
+    with open_app(pg_central, clock) as a_client, open_app(pg_central, clock) as b_client:
+        a = CentralApp(a_client, {}, clock)
+        a.admin = a.login(ADMIN, ADMIN_PASSWORD)
+        b = CentralApp(b_client, a.admin, clock)  # a token from one replica works on another
+        credential = a.enrolled("S001")
+        raws = ev.log("S001", 1, 30)
+        with sync(a, credential) as ws:
+            hello(ws, "S001", local_seq=30)
+            push(ws, 1, raws[:10])
+            assert recv(ws) == Ack(seq=10)
+        with sync(b, credential) as ws:
+            welcome = hello(ws, "S001", local_seq=30)
+            assert isinstance(welcome, Welcome) and welcome.high_water == 10
+            push(ws, 11, raws[10:])
+            assert recv(ws) == Ack(seq=30)
+        assert status(a, "S001")["high_water"] == 30
+        assert b.client.get("/api/v1/hq/stores", headers=b.admin).json()["total"] == 1
+
+
+def test_two_connections_of_one_store_on_two_replicas_store_each_event_once(
+    pg_central: str, clock: Clock
+) -> None:
+    """A store's old connection may linger on one replica while it reconnects to another; both
+    upload the same events and central must hold each exactly once."""
+    with open_app(pg_central, clock) as a_client, open_app(pg_central, clock) as b_client:
+        a = CentralApp(a_client, {}, clock)
+        a.admin = a.login(ADMIN, ADMIN_PASSWORD)
+        b = CentralApp(b_client, a.admin, clock)
+        credential = a.enrolled("S001")
+        raws = ev.log("S001", 1, 40)
+        with sync(a, credential) as one, sync(b, credential) as two:
+            hello(one, "S001")
+            hello(two, "S001")
+            for first in range(1, 41, 10):
+                push(one, first, raws[first - 1 : first + 9])
+                push(two, first, raws[first - 1 : first + 9])
+            last_one: Any = [recv(one) for _ in range(4)][-1]
+            last_two: Any = [recv(two) for _ in range(4)][-1]
+        assert last_one == Ack(seq=40) and last_two == Ack(seq=40)
+        s = status(a, "S001")
+        assert (s["high_water"], s["quarantined"]) == (40, 0)
+        r = a.client.get("/metrics").text
+        assert 'hallsync_central_store_high_water{region="east",store_id="S001"} 40.0' in r
