@@ -107,7 +107,7 @@ def central_serve(
 
     from server.central.app import create_app
     from server.central.node import read_secrets
-    from sync.central_ws import MAX_FRAME
+    from sync.frames import MAX_FRAME
 
     settings = CentralSettings.from_env(
         data_dir=data_dir, host=host, port=port, log_level=log_level

@@ -35,12 +35,11 @@ from sync.errors import (
     Unavailable,
     WrongStore,
 )
-from sync.frames import HqItem, Push, ServerFrame, decode_client_frame, encode
+from sync.frames import MAX_FRAME, HqItem, Push, ServerFrame, decode_client_frame, encode
 from sync.server import IngestRequest, ServerSession
 
 log = logging.getLogger(__name__)
 
-MAX_FRAME = 4 * 1024 * 1024
 """Largest frame accepted, in bytes; a Push is at most 512 KiB, so this is generous."""
 DENIAL = "websocket.http.response"
 """ASGI extension letting a refused upgrade be answered with a plain HTTP status."""

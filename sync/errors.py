@@ -7,7 +7,9 @@ peer should reconnect and try again.
     ├── ProtocolViolation         4003   no    a frame out of order, undecodable or malformed
     ├── FrameTooLarge             1009   no    a frame over the size limit
     ├── WrongStore                4005   no    an event of another store than the credential's
-    └── Unavailable               1013   yes   the server cannot store right now; reconnect later
+    ├── Unavailable               1013   yes   the server cannot store right now; reconnect later
+    ├── Disconnected              1006   yes   the connection could not open or broke off
+    └── LogBehind                 4006   no    central holds more of the log than the node
 """
 
 from __future__ import annotations
@@ -49,6 +51,20 @@ class Unavailable(SyncError):
     code, close_code, retryable = "unavailable", 1013, True
 
 
+class Disconnected(SyncError):
+    """The connection could not be opened or broke off; reconnecting later may work."""
+
+    code, close_code, retryable = "disconnected", 1006, True
+
+
+class LogBehind(SyncError):
+    """Central holds more of this store's log than the node has: the node lost history and
+    must be rebuilt with ``hallsync store init --restore``."""
+
+    code, close_code = "log_behind", 4006
+
+
+# The codes central may send in an Error frame (Disconnected and LogBehind are the store's own).
 BY_CODE: dict[str, type[SyncError]] = {
     c.code: c
     for c in (

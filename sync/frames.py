@@ -21,6 +21,9 @@ from typing import Annotated, Any, Union
 
 import msgspec
 
+MAX_FRAME = 4 * 1024 * 1024
+"""The largest frame either side accepts, in bytes (bigger ones are ``FrameTooLarge``)."""
+
 PROTOCOL_VERSION = 1
 """Version of these frames and their rules. Central accepts this one and the previous one."""
 

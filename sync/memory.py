@@ -53,6 +53,7 @@ from sync.errors import (
     WrongStore,
 )
 from sync.frames import (
+    MAX_FRAME,
     Error,
     Frame,
     Hello,
@@ -65,7 +66,7 @@ from sync.frames import (
 )
 from sync.server import HqRequest, IngestRequest, ServerSession
 
-MAX_FRAME_BYTES = 4 * 1024 * 1024
+MAX_FRAME_BYTES = MAX_FRAME
 """Frames larger than this are refused with ``FrameTooLarge`` (both directions)."""
 
 # ------------------------------------------------------------------ store node

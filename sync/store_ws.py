@@ -21,12 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
-from typing import Any, Literal, NoReturn, Protocol
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
+from typing import Any, NoReturn, Protocol
 
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
@@ -34,12 +32,20 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from schema.events import SCHEMA_VERSION
 from sync.client import ClientSession
-from sync.errors import BY_CODE, ProtocolViolation, SyncError, Unauthorized, Unavailable
-from sync.frames import Error, HqItem, Welcome, decode_server_frame, encode
+from sync.errors import (
+    BY_CODE,
+    Disconnected,
+    LogBehind,
+    ProtocolViolation,
+    SyncError,
+    Unauthorized,
+    Unavailable,
+)
+from sync.frames import MAX_FRAME, Error, HqItem, Welcome, decode_server_frame, encode
+from sync.schedule import Backoff, Schedule
 
 log = logging.getLogger(__name__)
 
-MAX_FRAME = 4 * 1024 * 1024
 """Largest frame either side accepts (``FrameTooLarge`` above it)."""
 
 
@@ -102,19 +108,6 @@ class Ports:
 
 
 # ------------------------------------------------------------------ errors and results
-
-
-class Disconnected(SyncError):
-    """The connection could not be opened or broke off; reconnecting later may work."""
-
-    code, close_code, retryable = "disconnected", 1006, True
-
-
-class LogBehind(SyncError):
-    """Central holds more of this store's log than the node has: the node lost history and
-    must be rebuilt with ``hallsync store init --restore``."""
-
-    code, close_code = "log_behind", 4006
 
 
 _BY_CLOSE: dict[int, type[SyncError]] = {c.close_code: c for c in BY_CODE.values()}
@@ -458,118 +451,6 @@ async def run_once(
         await _record_failure(ports, exc)
         raise
     return result
-
-
-# ------------------------------------------------------------------ when to connect
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff with full jitter: the n-th retry waits ``U(0, min(cap, base·2ⁿ))``.
-
-    Full jitter spreads 10,000 stores reconnecting after a central outage over the whole
-    interval instead of having them knock in waves.
-    """
-
-    base: float = 1.0
-    cap: float = 300.0
-    rand: Callable[[], float] = random.random
-    attempt: int = 0
-
-    def next_delay(self) -> float:
-        ceiling = min(self.cap, self.base * 2.0 ** min(self.attempt, 32))
-        self.attempt += 1
-        return self.rand() * ceiling
-
-    def reset(self) -> None:
-        self.attempt = 0
-
-
-@dataclass(frozen=True)
-class SyncWindow:
-    """A daily store-local time window such as ``01:00-05:00`` (may wrap past midnight)."""
-
-    start: time
-    end: time
-
-    @classmethod
-    def parse(cls, text: str) -> SyncWindow:
-        try:
-            first, last = (part.strip() for part in text.split("-"))
-            window = cls(time.fromisoformat(first), time.fromisoformat(last))
-        except ValueError as exc:
-            raise ValueError(f"{text!r} is not a window like 01:00-05:00") from exc
-        if window.start == window.end:
-            raise ValueError(f"{text!r}: the window must not be empty")
-        return window
-
-    def contains(self, local: datetime) -> bool:
-        t = local.timetz().replace(tzinfo=None)
-        if self.start < self.end:
-            return self.start <= t < self.end
-        return t >= self.start or t < self.end
-
-    def seconds_until_open(self, local: datetime) -> float:
-        """0 inside the window, else seconds until it next opens."""
-        return 0.0 if self.contains(local) else _seconds_until(local, self.start)
-
-    def seconds_until_close(self, local: datetime) -> float:
-        """Seconds until the window next closes."""
-        return _seconds_until(local, self.end)
-
-
-def _seconds_until(local: datetime, at: time) -> float:
-    """Seconds from ``local`` (aware) to the next wall-clock ``at`` in its zone."""
-    target = datetime.combine(local.date(), at, tzinfo=local.tzinfo)
-    if target <= local:
-        target = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=local.tzinfo)
-    # Subtract in UTC: across a DST change the wall-clock difference is not the real one.
-    return (target.astimezone(UTC) - local.astimezone(UTC)).total_seconds()
-
-
-SyncMode = Literal["continuous", "window", "both"]
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """When the store may be connected.
-
-    - ``continuous``: always (reconnecting with backoff);
-    - ``window``: only inside ``window``, store-local; outside it the log just accumulates;
-    - ``both``: always, and when the window opens a retry waiting out a long backoff starts
-      at once, so the nightly catch-up never waits for a five-minute backoff.
-    """
-
-    mode: SyncMode = "continuous"
-    window: SyncWindow | None = None
-    tz: str = "UTC"
-
-    def __post_init__(self) -> None:
-        if self.mode != "continuous" and self.window is None:
-            raise ValueError(f"sync mode {self.mode!r} needs a window")
-
-    def local(self, now: datetime) -> datetime:
-        return now.astimezone(ZoneInfo(self.tz))
-
-    def seconds_until_allowed(self, now: datetime) -> float:
-        if self.mode != "window":
-            return 0.0
-        assert self.window is not None
-        return self.window.seconds_until_open(self.local(now))
-
-    def seconds_until_closing(self, now: datetime) -> float | None:
-        """In window mode, how long a connection opened now may stay; else None (no limit)."""
-        if self.mode != "window":
-            return None
-        assert self.window is not None
-        return self.window.seconds_until_close(self.local(now))
-
-    def seconds_until_window(self, now: datetime) -> float | None:
-        """In both mode, seconds until the window next opens (0 inside it); else None."""
-        if self.mode != "both":
-            return None
-        assert self.window is not None
-        return self.window.seconds_until_open(self.local(now))
 
 
 def _utcnow() -> datetime:

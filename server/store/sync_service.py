@@ -37,14 +37,13 @@ from server.domain.context import Ctx, load_settings
 from server.store.db import Reader
 from server.store.writer import Writer
 from sync.frames import HqItem
+from sync.schedule import Schedule, SyncWindow
 from sync.store_ws import (
     LinkState,
     OnProgress,
     Ports,
-    Schedule,
     SyncOptions,
     SyncResult,
-    SyncWindow,
     run_forever,
     run_once,
 )

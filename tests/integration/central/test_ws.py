@@ -13,8 +13,8 @@ from litestar.testing import WebSocketTestSession
 
 from schema.events import SCHEMA_VERSION
 from server.central import db, hq_log
-from sync.central_ws import MAX_FRAME
 from sync.frames import (
+    MAX_FRAME,
     PROTOCOL_VERSION,
     Ack,
     Error,

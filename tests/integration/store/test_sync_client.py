@@ -60,11 +60,12 @@ from server.store.sync_service import (
     SyncSettings,
 )
 from server.store.writer import Writer
-from sync.errors import SyncError, Unauthorized, Unavailable
+from sync.errors import LogBehind, SyncError, Unauthorized, Unavailable
 from sync.frames import Hello, HqItem, Push, decode_client_frame
 from sync.frames import encode as encode_frame
+from sync.schedule import Backoff
 from sync.server import IngestRequest, ServerSession
-from sync.store_ws import Backoff, LogBehind, Ports, SyncOptions, run_forever, run_once
+from sync.store_ws import Ports, SyncOptions, run_forever, run_once
 from tests.conftest import MANAGER, MANAGER_PASSWORD, STORE_ID, Harness, login
 
 CREDENTIAL = f"hs1.{STORE_ID}.not-a-real-secret"

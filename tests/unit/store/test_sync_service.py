@@ -31,16 +31,10 @@ from server.store.sync_service import (
 )
 from server.store.writer import Writer
 from sync.clock import pack
-from sync.errors import SyncError, Unavailable
+from sync.errors import Disconnected, SyncError, Unavailable
 from sync.frames import HqItem
-from sync.store_ws import (
-    Backoff,
-    Disconnected,
-    Ports,
-    Schedule,
-    SyncWindow,
-    run_forever,
-)
+from sync.schedule import Backoff, Schedule, SyncWindow
+from sync.store_ws import Ports, run_forever
 from tests.conftest import STORE_ID, Harness
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
