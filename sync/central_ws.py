@@ -3,10 +3,11 @@
 The route authenticates the upgrade request (``Authorization: Bearer <credential>``), then
 runs one session per connection: decode each binary frame, feed it to the session, carry out
 what the session asks for through the storage port, send the frames it returns. A second task
-looks for new HQ events every ``hq_poll`` seconds. Protocol errors become an ``Error`` frame
-and a close code (``sync.errors``); anything else that goes wrong while storing closes this one
-connection as ``Unavailable`` (the store retries later). Nothing is shared between connections,
-so one store's failure never touches another's.
+looks for new HQ events whenever the replica's ``Wakeup`` fires (a publish on this replica, or
+a PostgreSQL NOTIFY from any), and every ``hq_poll`` seconds in case a wake-up was lost.
+Protocol errors become an ``Error`` frame and a close code (``sync.errors``); anything else
+that goes wrong while storing closes this one connection as ``Unavailable`` (the store retries
+later). Nothing is shared between connections, so one store's failure never touches another's.
 
 Storage is reached only through ``SyncStorage`` (central's database implements it in
 ``server.central.storage``), so this module imports no SQL and nothing from ``server``.
@@ -37,6 +38,7 @@ from sync.errors import (
 )
 from sync.frames import MAX_FRAME, HqItem, Push, ServerFrame, decode_client_frame, encode
 from sync.server import IngestRequest, ServerSession
+from sync.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +106,11 @@ def sync_route(
     hq_poll: float = 5.0,
     max_frame: int = MAX_FRAME,
     connections: Callable[[str, int], None] | None = None,
+    wakeup: Wakeup | None = None,
 ) -> WebsocketRouteHandler:
     """The websocket route of sync. ``connections(store_id, ±1)`` is told when a store's session
-    starts and ends (for a gauge)."""
+    starts and ends (for a gauge); ``wakeup`` fires when new HQ events may exist."""
+    hq_wakeup = wakeup or Wakeup()
 
     @websocket(path, opt={"exclude_from_auth": True})
     async def sync_socket(socket: WebSocket[Any, Any, Any]) -> None:
@@ -127,7 +131,7 @@ def sync_route(
             connections(store_id, 1)
         try:
             session = ServerSession(store_id, schema=schema)
-            await _Connection(socket, session, storage, hq_poll, max_frame).serve()
+            await _Connection(socket, session, storage, hq_poll, max_frame, hq_wakeup).serve()
         finally:
             if connections is not None:
                 connections(store_id, -1)
@@ -169,12 +173,14 @@ class _Connection:
         storage: SyncStorage,
         hq_poll: float,
         max_frame: int,
+        wakeup: Wakeup,
     ) -> None:
         self.socket = socket
         self.session = session
         self.storage = storage
         self.hq_poll = hq_poll
         self.max_frame = max_frame
+        self.wakeup = wakeup
         self.lock = anyio.Lock()  # the session is fed by one task at a time
         self.saved_hq: int | None = None
 
@@ -208,8 +214,9 @@ class _Connection:
                 await self._pump()
 
     async def _poll(self, scope: anyio.CancelScope) -> None:
+        seen = self.wakeup.generation
         while True:
-            await anyio.sleep(self.hq_poll)
+            seen = await self.wakeup.wait(seen, self.hq_poll)
             async with self.lock:
                 self.session.hq_available()
                 await self._pump()

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import anyio
 import msgspec
 from litestar import Litestar, Request, Response, get, post
 from litestar.datastructures import State
@@ -113,6 +114,7 @@ def create_app(
     """Central over the initialised database at ``url`` (``node.read_secrets`` gives
     ``secrets``). ``clock`` is the wall clock (tests pass a fixed one)."""
     state = Central(url=url, secrets=secrets, clock=clock)
+    notifier = state.hq_notifier
     storage = CentralStorage(state.engine_getter(), clock)
     jwt_auth = make_hq_jwt_auth(secrets.jwt_secret, state.engine_getter(), PUBLIC_PATHS)
 
@@ -123,7 +125,11 @@ def create_app(
         state._engine = engine
         log.info("central ready on %s", engine.url.render_as_string(hide_password=True))
         try:
-            yield
+            async with anyio.create_task_group() as tasks:
+                if not db.is_sqlite(url):
+                    tasks.start_soon(notifier.listen, url)
+                yield
+                tasks.cancel_scope.cancel()
         finally:
             state._engine = None
             await engine.dispose()
@@ -133,6 +139,7 @@ def create_app(
         storage=storage,
         hq_poll=hq_poll,
         connections=metrics.connection_changed,
+        wakeup=notifier.wakeup,
     )
     app = Litestar(
         route_handlers=[health, ready, prometheus, enroll, restore_events, sync, *hq_api.ROUTES],

@@ -11,6 +11,7 @@ from litestar import Request
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.central.hq_notify import HqNotifier
 from server.central.node import CentralSecrets
 from server.errors import StorageError
 from server.store.auth import LoginThrottle
@@ -25,6 +26,8 @@ class Central:
     secrets: CentralSecrets
     clock: Callable[[], datetime]
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    hq_notifier: HqNotifier = field(default_factory=HqNotifier)
+    """Wakes this replica's sync connections when HQ publishes (see ``hq_notify``)."""
     _engine: AsyncEngine | None = None
 
     @property

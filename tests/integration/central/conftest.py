@@ -136,10 +136,10 @@ def app_url(sqlite_template: Path, tmp_path: Path) -> str:
     return sqlite_url(d)
 
 
-def open_app(url: str, clock: Clock) -> TestClient[Any]:
-    """A test client on a central app over ``url``, HQ events polled every 50 ms."""
+def open_app(url: str, clock: Clock, *, hq_poll: float = 0.05) -> TestClient[Any]:
+    """A test client on a central app over ``url``, HQ events polled every ``hq_poll`` s."""
     secrets = asyncio.run(read_secrets(url))
-    return TestClient(app=create_app(url, secrets, clock=clock, hq_poll=0.05))
+    return TestClient(app=create_app(url, secrets, clock=clock, hq_poll=hq_poll))
 
 
 @pytest.fixture

@@ -3,12 +3,17 @@ every bit of state (progress, credentials, token key) is in the database."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
+import msgspec
 import pytest
+from litestar.testing import TestClient
 
+from server.central import db, hq_log
 from server.central.node import init_central
-from sync.frames import Ack, Welcome
+from sync.frames import Ack, HqAck, HqBatch, Welcome, encode
 from tests.integration.central import store_events as ev
 from tests.integration.central.conftest import (
     ADMIN,
@@ -77,3 +82,63 @@ def test_two_connections_of_one_store_on_two_replicas_store_each_event_once(
         assert (s["high_water"], s["quarantined"]) == (40, 0)
         r = a.client.get("/metrics").text
         assert 'hallsync_central_store_high_water{region="east",store_id="S001"} 40.0' in r
+
+
+def _listening(client: TestClient[Any]) -> bool:
+    listening: bool = client.app.state.central.hq_notifier.listening
+    return listening
+
+
+async def _publish_elsewhere(url: str, clock: Clock, audience: str, target: str) -> int:
+    """Publish as another process would (an HQ tool or a third replica): only the database's
+    NOTIFY can tell the replicas."""
+    engine = db.make_engine(url)
+    try:
+        async with db.write(engine) as conn:
+            return await hq_log.publish(
+                conn,
+                audience=audience,  # type: ignore[arg-type]
+                target=target,
+                event_type="catalog.priced",
+                body=msgspec.msgpack.encode({"type": "catalog.priced", "to": target}),
+                created_by="admin",
+                now=clock(),
+            )
+    finally:
+        await engine.dispose()
+
+
+def test_hq_events_reach_stores_on_every_replica_through_notify(
+    pg_central: str, clock: Clock
+) -> None:
+    """Replicas poll only hourly here, so prompt delivery can only come from LISTEN/NOTIFY."""
+    hour = 3600.0
+    with (
+        open_app(pg_central, clock, hq_poll=hour) as a_client,
+        open_app(pg_central, clock, hq_poll=hour) as b_client,
+    ):
+        a = CentralApp(a_client, {}, clock)
+        a.admin = a.login(ADMIN, ADMIN_PASSWORD)
+        b = CentralApp(b_client, a.admin, clock)
+        east, west = a.enrolled("S001", region="east"), a.enrolled("S002", region="west")
+        deadline = time.monotonic() + 10
+        while not (_listening(a_client) and _listening(b_client)):
+            assert time.monotonic() < deadline, "the replicas never started listening"
+            time.sleep(0.02)
+        with sync(a, east) as on_a, sync(b, west) as on_b:
+            hello(on_a, "S001")
+            hello(on_b, "S002")
+            everyone = asyncio.run(_publish_elsewhere(pg_central, clock, "all", ""))
+            westward = asyncio.run(_publish_elsewhere(pg_central, clock, "region", "west"))
+            got_a = recv(on_a)
+            assert isinstance(got_a, HqBatch)
+            assert [i.cursor for i in got_a.items] == [everyone]
+            cursors_b: list[int] = []
+            while westward not in cursors_b:  # one batch or two, as the NOTIFYs fell
+                got_b = recv(on_b)
+                assert isinstance(got_b, HqBatch)
+                cursors_b += [i.cursor for i in got_b.items]
+                on_b.send_bytes(encode(HqAck(cursor=got_b.upto)))
+            assert cursors_b == [everyone, westward]
+            push(on_b, 1, ev.log("S002", 1, 1))  # a round trip: the last ack is surely saved
+            assert recv(on_b) == Ack(seq=1)

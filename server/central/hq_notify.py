@@ -1,0 +1,94 @@
+"""How a central replica learns that HQ published, so its connected stores get it at once.
+
+``hq_log.publish`` sends ``NOTIFY hallsync_hq`` in the publishing transaction; PostgreSQL
+delivers it, on commit, to every session that ``LISTEN``s — one per replica, kept here. Each
+notification fires the replica's ``Wakeup`` and every sync connection loads new HQ events.
+
+The listening connection is a plain asyncpg connection outside SQLAlchemy's pool (a pooled one
+would be handed to other work between notifications). When it breaks, the replica keeps
+serving — connections still poll every ``HALLSYNC_HQ_POLL_SECONDS`` — and reconnects with
+backoff; after reconnecting it fires once, since a publish may have happened while it was deaf.
+
+On SQLite there is one process and no NOTIFY: the publishing request fires the ``Wakeup``
+itself (``HqNotifier.published``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+
+import anyio
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from server.central.hq_log import NOTIFY_CHANNEL
+from sync.wakeup import Wakeup
+
+log = logging.getLogger(__name__)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The libpq-style DSN asyncpg takes, from a SQLAlchemy ``postgresql+asyncpg://`` URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class HqNotifier:
+    """The replica's ``Wakeup`` and, on PostgreSQL, the ``LISTEN`` that fires it."""
+
+    def __init__(self, wakeup: Wakeup | None = None) -> None:
+        self.wakeup = wakeup or Wakeup()
+        self.listening = False
+        """True while a LISTEN connection is up (readiness and tests look at it)."""
+
+    def published(self) -> None:
+        """This replica committed an HQ event: wake its own connections now (on PostgreSQL the
+        NOTIFY would too, a moment later; waking twice costs one idle query per store)."""
+        self.wakeup.fire()
+
+    async def listen(self, url: str, *, retry_min: float = 0.5, retry_max: float = 30.0) -> None:
+        """LISTEN on PostgreSQL at ``url`` until cancelled, reconnecting with backoff."""
+        delay = retry_min
+        while True:
+            try:
+                # Shielded (and bounded by its timeout): a connect cancelled halfway would leave
+                # its socket open; cancelled after, the ``finally`` below closes it.
+                with anyio.CancelScope(shield=True):
+                    conn = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("HQ listener cannot connect (retrying in %.1f s): %s", delay, exc)
+                await anyio.sleep(delay * random.uniform(0.5, 1.0))
+                delay = min(retry_max, delay * 2)
+                continue
+            lost = anyio.Event()
+            try:
+                conn.add_termination_listener(lambda _c, ended=lost: ended.set())
+                await conn.add_listener(NOTIFY_CHANNEL, self._notified)
+                self.listening = True
+                delay = retry_min
+                self.wakeup.fire()  # anything published while we were not listening
+                log.info("listening for HQ events on %s", NOTIFY_CHANNEL)
+                await self._until_lost(conn, lost)
+                log.warning("HQ listener lost its connection; reconnecting")
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("HQ listener failed: %s", exc)
+            finally:
+                self.listening = False
+                if not conn.is_closed():
+                    with anyio.CancelScope(shield=True):
+                        await conn.close(timeout=2)
+
+    @staticmethod
+    async def _until_lost(conn: Any, lost: anyio.Event, check_every: float = 10.0) -> None:
+        """Return when the connection ends. A dead peer that sends no FIN is only noticed by
+        using the connection, so it is probed now and then."""
+        while not lost.is_set():
+            with anyio.move_on_after(check_every):
+                await lost.wait()
+            if not lost.is_set():
+                with anyio.fail_after(check_every):
+                    await conn.execute("SELECT 1")
+
+    def _notified(self, *_: object) -> None:
+        self.wakeup.fire()
