@@ -73,12 +73,16 @@ class ServerSession:
         schema: int,
         max_ingest_events: int = 5000,
         hq_batch: int = 500,
+        hq_batch_bytes: int = 512 * 1024,
         window: int = 4,
     ) -> None:
         self.store_id = store_id
         self.schema = schema
         self.max_ingest_events = max_ingest_events
         self.hq_batch = hq_batch
+        self.hq_batch_bytes = hq_batch_bytes
+        """An HqBatch carries about this many event bytes at most (always at least one event),
+        so a big catalog push never comes near the frame limit."""
         self.window = window
         self.state = "awaiting_hello"
         self.hello: Hello | None = None
@@ -219,9 +223,10 @@ class ServerSession:
             self._hq_notified = False
             return
         self._hq_notified = False
-        self._out.append(HqBatch(items=batch, upto=upto))
-        self._hq_sent = upto
-        self._hq_in_flight.append(upto)
+        for part, part_upto in _split(batch, upto, self.hq_batch_bytes):
+            self._out.append(HqBatch(items=part, upto=part_upto))
+            self._hq_sent = part_upto
+            self._hq_in_flight.append(part_upto)
 
     def fail(self, exc: SyncError) -> None:
         """Close the connection with an Error frame explaining why."""
@@ -272,3 +277,21 @@ class ServerSession:
     def _require_ready(self) -> None:
         if self.state != "ready":
             raise ProtocolViolation(f"frame before the session is ready (state {self.state})")
+
+
+def _split(items: list[HqItem], upto: int, max_bytes: int) -> list[tuple[list[HqItem], int]]:
+    """Cut a loaded page of HQ events into batches of about ``max_bytes``; each but the last
+    reaches its own last cursor, the last reaches ``upto`` (which may skip events addressed to
+    other stores)."""
+    parts: list[tuple[list[HqItem], int]] = []
+    current: list[HqItem] = []
+    size = 0
+    for item in items:
+        n = len(item.event)
+        if current and size + n > max_bytes:
+            parts.append((current, current[-1].cursor))
+            current, size = [], 0
+        current.append(item)
+        size += n
+    parts.append((current, upto))
+    return parts

@@ -68,6 +68,7 @@ class Limits:
     window: int = 4
     max_ingest_events: int = 5000
     hq_batch: int = 500
+    hq_batch_bytes: int = 512 * 1024
     hq_window: int = 4
 
 
@@ -187,6 +188,7 @@ class World:
             schema=SCHEMA_VERSION,
             max_ingest_events=lim.max_ingest_events,
             hq_batch=lim.hq_batch,
+            hq_batch_bytes=lim.hq_batch_bytes,
             window=lim.hq_window,
         )
         conn = Connection(client, server, log=node.log, sink=node.sink, central=self.central)

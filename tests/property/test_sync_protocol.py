@@ -38,6 +38,7 @@ limits = st.builds(
     window=st.integers(1, 4),
     max_ingest_events=st.integers(1, 16),
     hq_batch=st.integers(1, 4),
+    hq_batch_bytes=st.sampled_from([1, 100, 512 * 1024]),
     hq_window=st.integers(1, 3),
 )
 offsets = st.integers(min_value=-DAY_MS, max_value=DAY_MS)
@@ -167,6 +168,7 @@ def run_scenario(seed: int, moves: int = 150) -> World:
             window=rng.randint(1, 4),
             max_ingest_events=rng.randint(1, 16),
             hq_batch=rng.randint(1, 5),
+            hq_batch_bytes=rng.choice([1, 100, 512 * 1024]),
             hq_window=rng.randint(1, 3),
         ),
         slow=[s for s in SLOWABLE if rng.random() < 0.3],

@@ -388,6 +388,30 @@ def test_hq_batches_go_down_in_cursor_order() -> None:
     ]
 
 
+def test_a_large_hq_page_goes_down_in_batches_bounded_by_bytes() -> None:
+    size = len(item(1).event)
+    s = ready(hq_batch_bytes=2 * size, window=10)
+    assert s.hq_request() is not None
+    s.hq_loaded([item(1), item(2), item(4), item(6), item(7)], 9)
+    assert s.frames_to_send() == [
+        HqBatch(items=[item(1), item(2)], upto=2),
+        HqBatch(items=[item(4), item(6)], upto=6),
+        HqBatch(items=[item(7)], upto=9),  # the last reaches past others' events
+    ]
+    s.receive_frame(HqAck(cursor=6))  # acks of the parts count against the window
+    assert s.hq_acked == 6
+
+
+def test_one_hq_event_larger_than_the_byte_bound_still_goes_down_alone() -> None:
+    s = ready(hq_batch_bytes=1)
+    assert s.hq_request() is not None
+    s.hq_loaded([item(1), item(2)], 2)
+    assert s.frames_to_send() == [
+        HqBatch(items=[item(1)], upto=1),
+        HqBatch(items=[item(2)], upto=2),
+    ]
+
+
 def test_hq_window_limits_unacknowledged_batches() -> None:
     s = ready(window=2)
     for upto in (1, 2):
