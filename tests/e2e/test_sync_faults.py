@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.cutproxy import CutProxy
+from tests.e2e.nodeproc import NodeProcess
 from tests.e2e.syncproc import (
     Central,
     init_store,
@@ -84,6 +85,24 @@ def test_store_killed_mid_upload(central: Central, store_dir: Path, tmp_path: Pa
     assert central.count_of(STORE) < BACKLOG, "the kill did not land mid-upload"
 
     sync_once(store_dir, attempts=5, log=tmp_path / "sync.log")
+    _assert_exactly_once(central, store_dir)
+
+
+def test_store_node_killed_while_syncing_in_the_background(
+    central: Central, store_dir: Path
+) -> None:
+    """``hallsync store serve`` uploads by itself; the power goes mid-upload; on restart it
+    resumes where central stands and catches up, with nothing doubled."""
+    node = NodeProcess(store_dir)
+    node.start()
+    try:
+        _wait_until_central_holds(central, 500)
+        node.kill()
+        assert central.count_of(STORE) < BACKLOG, "the kill did not land mid-upload"
+        node.start()
+        _wait_until_central_holds(central, len(store_log(store_dir)))
+    finally:
+        node.stop()
     _assert_exactly_once(central, store_dir)
 
 
