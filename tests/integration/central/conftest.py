@@ -11,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from litestar.testing import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.central import db, hq_log
 from server.central.app import create_app
 from server.central.db import SQLITE_FILE, make_engine, sqlite_url
 from server.central.node import init_central, read_secrets
@@ -149,3 +151,26 @@ def app(app_url: str, clock: Clock) -> Iterator[CentralApp]:
         c = CentralApp(client, {}, clock)
         c.admin = c.login(ADMIN, ADMIN_PASSWORD)
         yield c
+
+
+def publish_raw(url: str, now: datetime, audience: str, target: str) -> int:
+    """Append a small HQ event straight to the database, as any process sharing it could (no
+    replica is told but through the database); returns its cursor."""
+
+    async def append() -> int:
+        engine = db.make_engine(url)
+        try:
+            async with db.write(engine) as conn:
+                return await hq_log.publish(
+                    conn,
+                    audience=audience,  # type: ignore[arg-type]
+                    target=target,
+                    event_type="catalog.priced",
+                    body=msgspec.msgpack.encode({"type": "catalog.priced", "to": target}),
+                    created_by="admin",
+                    now=now,
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(append())

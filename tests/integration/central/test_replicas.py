@@ -3,15 +3,12 @@ every bit of state (progress, credentials, token key) is in the database."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
-import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from server.central import db, hq_log
 from server.central.node import init_central
 from sync.frames import Ack, HqAck, HqBatch, Welcome, encode
 from tests.integration.central import store_events as ev
@@ -22,6 +19,7 @@ from tests.integration.central.conftest import (
     CentralApp,
     Clock,
     open_app,
+    publish_raw,
 )
 from tests.integration.central.test_ws import hello, push, recv, status, sync
 
@@ -89,25 +87,6 @@ def _listening(client: TestClient[Any]) -> bool:
     return listening
 
 
-async def _publish_elsewhere(url: str, clock: Clock, audience: str, target: str) -> int:
-    """Publish as another process would (an HQ tool or a third replica): only the database's
-    NOTIFY can tell the replicas."""
-    engine = db.make_engine(url)
-    try:
-        async with db.write(engine) as conn:
-            return await hq_log.publish(
-                conn,
-                audience=audience,  # type: ignore[arg-type]
-                target=target,
-                event_type="catalog.priced",
-                body=msgspec.msgpack.encode({"type": "catalog.priced", "to": target}),
-                created_by="admin",
-                now=clock(),
-            )
-    finally:
-        await engine.dispose()
-
-
 def test_hq_events_reach_stores_on_every_replica_through_notify(
     pg_central: str, clock: Clock
 ) -> None:
@@ -128,8 +107,10 @@ def test_hq_events_reach_stores_on_every_replica_through_notify(
         with sync(a, east) as on_a, sync(b, west) as on_b:
             hello(on_a, "S001")
             hello(on_b, "S002")
-            everyone = asyncio.run(_publish_elsewhere(pg_central, clock, "all", ""))
-            westward = asyncio.run(_publish_elsewhere(pg_central, clock, "region", "west"))
+            # As another process would publish (an HQ tool, a third replica): only the
+            # database's NOTIFY can tell the replicas.
+            everyone = publish_raw(pg_central, clock(), "all", "")
+            westward = publish_raw(pg_central, clock(), "region", "west")
             got_a = recv(on_a)
             assert isinstance(got_a, HqBatch)
             assert [i.cursor for i in got_a.items] == [everyone]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +11,6 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import WebSocketTestSession
 
 from schema.events import SCHEMA_VERSION
-from server.central import db, hq_log
 from sync.frames import (
     MAX_FRAME,
     PROTOCOL_VERSION,
@@ -29,7 +27,7 @@ from sync.frames import (
     encode,
 )
 from tests.integration.central import store_events as ev
-from tests.integration.central.conftest import CentralApp
+from tests.integration.central.conftest import CentralApp, publish_raw
 
 TIMEOUT = 5.0
 
@@ -261,32 +259,15 @@ def test_an_undecodable_event_is_quarantined_and_the_ack_still_advances(app: Cen
 def test_hq_events_go_down_and_their_ack_is_recorded(app: CentralApp) -> None:
     credential = app.enrolled("S001", region="east")
     url = app.client.app.state.central.url
-
-    async def publish(audience: str, target: str) -> int:
-        engine = db.make_engine(url)
-        try:
-            async with db.write(engine) as conn:
-                return await hq_log.publish(
-                    conn,
-                    audience=audience,  # type: ignore[arg-type]
-                    target=target,
-                    event_type="catalog.priced",
-                    body=msgspec.msgpack.encode({"type": "catalog.priced", "to": target}),
-                    created_by="admin",
-                    now=app.clock(),
-                )
-        finally:
-            await engine.dispose()
-
-    first = asyncio.run(publish("all", ""))
-    asyncio.run(publish("region", "west"))  # not for S001
+    first = publish_raw(url, app.clock(), "all", "")
+    publish_raw(url, app.clock(), "region", "west")  # not for S001
     with sync(app, credential) as ws:
         hello(ws, "S001")
         batch = recv(ws)
         assert isinstance(batch, HqBatch)
         assert [i.cursor for i in batch.items] == [first] and batch.upto == first + 1
         ws.send_bytes(encode(HqAck(cursor=batch.upto)))
-        mine = asyncio.run(publish("store", "S001"))
+        mine = publish_raw(url, app.clock(), "store", "S001")
         later = recv(ws)  # found by the poller
         assert isinstance(later, HqBatch) and [i.cursor for i in later.items] == [mine]
         ws.send_bytes(encode(HqAck(cursor=later.upto)))
