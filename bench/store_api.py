@@ -6,7 +6,9 @@ same run with a bare Litestar JSON endpoint served the same way (uvicorn, uvloop
 Prints requests/s and p50/p99 latency for: the bare endpoint at peak, the store node at peak
 (closed loop, every request a durable write or a read of the live queue), and the store node at
 a steady ``--rate`` (open loop: latency is measured from when each request was due, so a slow
-answer is not hidden by the next request waiting for it). Everything runs on loopback.
+answer is not hidden by the next request waiting for it). Everything runs on loopback, so
+each line also says how busy the client and the server process were (CPU seconds per wall
+second, 1.00 = one core): on a small machine the client can be the limit, not the server.
 """
 
 from __future__ import annotations
@@ -66,6 +68,24 @@ class Stats:
     errors: dict[str, int] = field(default_factory=dict)
     started: float = 0.0
     ended: float = 0.0
+    client_cpu: float | None = None
+    """CPU seconds the benchmark process used while timed (not logging in: Argon2 is slow)."""
+    server_cpu: float | None = None
+    """CPU seconds the server process used while timed (Linux only)."""
+    server_pid: int = 0
+    _cpu_at_start: tuple[float, float | None] = (0.0, None)
+
+    def start(self) -> None:
+        self.started = time.perf_counter()
+        self._cpu_at_start = (time.process_time(), process_cpu(self.server_pid))
+
+    def stop(self) -> None:
+        self.ended = time.perf_counter()
+        client, server = self._cpu_at_start
+        self.client_cpu = time.process_time() - client
+        server_now = process_cpu(self.server_pid)
+        if server is not None and server_now is not None:
+            self.server_cpu = server_now - server
 
     def line(self, label: str) -> str:
         lat = sorted(self.latencies)
@@ -74,13 +94,29 @@ class Stats:
         p50 = lat[n // 2] * 1000 if n else float("nan")
         p99 = lat[min(n - 1, int(n * 0.99))] * 1000 if n else float("nan")
         errs = f"  unexpected={self.errors}" if self.errors else ""
+        wall = self.ended - self.started
+        cpu = ""
+        if self.client_cpu is not None:
+            cpu += f"   cpu client {self.client_cpu / wall:.2f}"
+        if self.server_cpu is not None and n:
+            cpu += f" server {self.server_cpu / wall:.2f} ({1000 * self.server_cpu / n:.2f} ms/req)"
         return (
-            f"{label:<34} {rps:>9.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   n={n}{errs}"
+            f"{label:<34} {rps:>9.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
+            f"n={n}{cpu}{errs}"
         )
 
     @property
     def rps(self) -> float:
         return len(self.latencies) / (self.ended - self.started)
+
+
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used so far, from /proc; None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Api:
@@ -224,9 +260,14 @@ async def setup_store(base: str, clerks: int) -> tuple[list[str], list[str]]:
 
 
 async def run_store(
-    base: str, windows: list[str], clerk_ids: list[str], seconds: float, rate: float | None
+    base: str,
+    windows: list[str],
+    clerk_ids: list[str],
+    seconds: float,
+    rate: float | None,
+    server_pid: int,
 ) -> Stats:
-    stats = Stats()
+    stats = Stats(server_pid=server_pid)
     conns = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=conns) as s:
         greeter, manager = Api(s, base, stats), Api(s, base, stats)
@@ -237,7 +278,7 @@ async def run_store(
             c = Api(s, base, stats)
             await c.login(f"clerk{i}")
             clerks.append(c)
-        stats.started = time.perf_counter()
+        stats.start()
         stop = stats.started + seconds
 
         def pacer(i: int) -> Pace:
@@ -266,15 +307,15 @@ async def run_store(
                 for i in range(len(windows))
             )
         )
-        stats.ended = time.perf_counter()
+        stats.stop()
     return stats
 
 
-async def run_bare(base: str, concurrency: int, seconds: float) -> Stats:
-    stats = Stats()
+async def run_bare(base: str, concurrency: int, seconds: float, server_pid: int) -> Stats:
+    stats = Stats(server_pid=server_pid)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as s:
         api = Api(s, base, stats)
-        stats.started = time.perf_counter()
+        stats.start()
         stop = stats.started + seconds
 
         async def worker() -> None:
@@ -282,7 +323,7 @@ async def run_bare(base: str, concurrency: int, seconds: float) -> Stats:
                 await api.call("POST", "/ping", {"category": "billing"})
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        stats.ended = time.perf_counter()
+        stats.stop()
     return stats
 
 
@@ -370,13 +411,13 @@ async def main(args: argparse.Namespace) -> None:
             f"machine: {os.cpu_count()} cores, {platform.python_implementation()} "
             f"{platform.python_version()}, {platform.machine()}; client, servers on loopback"
         )
-        await run_bare(bare_url, args.concurrency, 1)  # warm-up
-        bare_stats = await run_bare(bare_url, args.concurrency, args.seconds)
+        await run_bare(bare_url, args.concurrency, 1, bare.pid)  # warm-up
+        bare_stats = await run_bare(bare_url, args.concurrency, args.seconds, bare.pid)
         print(bare_stats.line(f"bare litestar POST, {args.concurrency} conns"))
-        await run_store(node_url, windows, clerk_ids, 1, None)  # warm-up
-        peak = await run_store(node_url, windows, clerk_ids, args.seconds, None)
+        await run_store(node_url, windows, clerk_ids, 1, None, node.pid)  # warm-up
+        peak = await run_store(node_url, windows, clerk_ids, args.seconds, None, node.pid)
         print(peak.line(f"store node mixed, {args.concurrency} conns"))
-        steady = await run_store(node_url, windows, clerk_ids, args.seconds, args.rate)
+        steady = await run_store(node_url, windows, clerk_ids, args.seconds, args.rate, node.pid)
         print(steady.line(f"store node mixed, steady {args.rate:g}/s"))
         print(await group_commit(node_url))
         print(

@@ -132,14 +132,16 @@ def _result(ctx: Ctx, complaint_id: UUID) -> ComplaintDetailOut:
 # ---------------------------------------------------------------- commands
 
 
+_OPENED_ON_DAY = sa.select(sa.func.count()).where(
+    complaints.c.store_id == sa.bindparam("store_id"),
+    complaints.c.opened_day == sa.bindparam("day"),
+)
+
+
 def _next_number(ctx: Ctx) -> str:
     """``T`` + store-local date + the day's sequence: short enough to read out on the phone."""
     day = ctx.today
-    count = ctx.conn.execute(
-        sa.select(sa.func.count()).where(
-            complaints.c.store_id == ctx.store_id, complaints.c.opened_day == day
-        )
-    ).scalar_one()
+    count = ctx.conn.execute(_OPENED_ON_DAY, {"store_id": ctx.store_id, "day": day}).scalar_one()
     return f"T{day:%Y%m%d}-{count + 1:03d}"
 
 

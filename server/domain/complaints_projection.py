@@ -47,32 +47,47 @@ _RESOLUTION_CLEARED: dict[str, Any] = {
 }
 
 
+# Built once (see ``server.domain.common``): the INSERT takes its row as parameters, the
+# UPDATE sets the columns it is given besides its ``b_*`` WHERE parameters.
+_INSERT = complaints.insert()
+_INSERT_STEP = complaint_steps.insert()
+_UPDATE = complaints.update().where(
+    _c.store_id == sa.bindparam("b_store_id"), _c.complaint_id == sa.bindparam("b_complaint_id")
+)
+# Assignment moves a new complaint on; a reassignment later keeps the stage it reached.
+_ASSIGN = _UPDATE.values(status=sa.case((_c.status == "open", "assigned"), else_=_c.status))
+_REOPEN = _UPDATE.values(reopen_count=_c.reopen_count + 1)
+
+
 def _step(conn: Connection, e: Event, complaint_id: UUID, kind: str, **columns: Any) -> None:
     conn.execute(
-        complaint_steps.insert().values(
-            store_id=e.store_id,
-            step_id=e.id,
-            complaint_id=complaint_id,
-            kind=kind,
-            at=e.at,
-            actor=e.actor,
+        _INSERT_STEP,
+        {
+            "store_id": e.store_id,
+            "step_id": e.id,
+            "complaint_id": complaint_id,
+            "kind": kind,
+            "at": e.at,
+            "actor": e.actor,
             **columns,
-        )
+        },
     )
 
 
-def _update(conn: Connection, e: Event, complaint_id: UUID, **values: Any) -> None:
+def _update(
+    conn: Connection, e: Event, complaint_id: UUID, statement: Any = _UPDATE, **values: Any
+) -> None:
     conn.execute(
-        complaints.update()
-        .where(_c.store_id == e.store_id, _c.complaint_id == complaint_id)
-        .values(updated_at=e.at, **values)
+        statement,
+        {"b_store_id": e.store_id, "b_complaint_id": complaint_id, "updated_at": e.at, **values},
     )
 
 
 @projects(ComplaintOpened)
 def _opened(conn: Connection, e: ComplaintOpened) -> None:
     conn.execute(
-        complaints.insert().values(
+        _INSERT,
+        dict(
             store_id=e.store_id,
             complaint_id=e.complaint_id,
             number=e.number,
@@ -94,16 +109,14 @@ def _opened(conn: Connection, e: ComplaintOpened) -> None:
             counts_against_staff=False,
             reopen_count=0,
             updated_at=e.at,
-        )
+        ),
     )
     _step(conn, e, e.complaint_id, "opened", note=e.description)
 
 
 @projects(ComplaintAssigned)
 def _assigned(conn: Connection, e: ComplaintAssigned) -> None:
-    # Assignment moves a new complaint on; a reassignment later keeps the stage it reached.
-    status = sa.case((_c.status == "open", "assigned"), else_=_c.status)
-    _update(conn, e, e.complaint_id, owner_id=e.owner_id, status=status)
+    _update(conn, e, e.complaint_id, _ASSIGN, owner_id=e.owner_id)  # and the status
     _step(conn, e, e.complaint_id, "assigned", owner_id=e.owner_id)
 
 
@@ -188,9 +201,9 @@ def _reopened(conn: Connection, e: ComplaintReopened) -> None:
         conn,
         e,
         e.complaint_id,
+        _REOPEN,  # and reopen_count + 1
         status="reopened",
         resolution_due_at=e.resolution_due_at,
-        reopen_count=_c.reopen_count + 1,
         **_RESOLUTION_CLEARED,
     )
     _step(conn, e, e.complaint_id, "reopened", note=e.reason, due_at=e.resolution_due_at)

@@ -143,20 +143,23 @@ def complaint_row(conn: Connection, store_id: str, complaint_id: UUID) -> Any:
     return row_or_404(conn, complaints, store_id, _c.complaint_id, complaint_id, "complaint")
 
 
+_STEPS = (
+    sa.select(complaint_steps)
+    .where(
+        complaint_steps.c.store_id == sa.bindparam("store_id"),
+        complaint_steps.c.complaint_id == sa.bindparam("complaint_id"),
+    )
+    # Step ids are UUIDv7 of the events: they break ties between steps stamped alike.
+    .order_by(complaint_steps.c.at, complaint_steps.c.step_id)
+)
+
+
 def get_complaint(
     conn: Connection, store_id: str, complaint_id: UUID, now: datetime
 ) -> ComplaintDetailOut:
     """One complaint with its timeline (oldest step first), overdue flags as of ``now``."""
     row = complaint_row(conn, store_id, complaint_id)
-    steps = conn.execute(
-        sa.select(complaint_steps)
-        .where(
-            complaint_steps.c.store_id == store_id,
-            complaint_steps.c.complaint_id == complaint_id,
-        )
-        # Step ids are UUIDv7 of the events: they break ties between steps stamped alike.
-        .order_by(complaint_steps.c.at, complaint_steps.c.step_id)
-    ).all()
+    steps = conn.execute(_STEPS, {"store_id": store_id, "complaint_id": complaint_id}).all()
     return ComplaintDetailOut(**_fields(row, now), steps=[_step_out(s) for s in steps])
 
 

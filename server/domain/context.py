@@ -68,9 +68,12 @@ class StoreSettings:
         return ZoneInfo(self.tz)
 
 
+_SETTINGS = sa.select(store_info).where(store_info.c.store_id == sa.bindparam("store_id"))
+
+
 def load_settings(conn: Connection, store_id: str) -> StoreSettings:
     """Read the store's settings; the store must have been initialised."""
-    row = conn.execute(sa.select(store_info).where(store_info.c.store_id == store_id)).first()
+    row = conn.execute(_SETTINGS, {"store_id": store_id}).first()
     if row is None:
         raise NotFound(f"store {store_id} is not configured")
     return StoreSettings(

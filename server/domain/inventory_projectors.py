@@ -62,6 +62,12 @@ _MOVES: dict[type[StockMovement], tuple[MovementKind, int, SerialStatus]] = {
 
 # ---------------------------------------------------------------- helpers
 
+# Built once (see ``server.domain.common``).
+_ON_HAND_OF_SKUS = sa.select(stock.c.sku, stock.c.on_hand).where(
+    stock.c.store_id == sa.bindparam("store_id"),
+    stock.c.sku.in_(sa.bindparam("skus", expanding=True)),
+)
+
 
 def _bump(conn: Connection, e: Event, deltas: Sequence[tuple[str, int]]) -> list[int]:
     """Add each ``(sku, delta)`` to on-hand, in order; the on-hand after each, in that order.
@@ -87,9 +93,7 @@ def _bump(conn: Connection, e: Event, deltas: Sequence[tuple[str, int]]) -> list
     final: dict[str, int] = {
         sku: on_hand
         for sku, on_hand in conn.execute(
-            sa.select(stock.c.sku, stock.c.on_hand).where(
-                stock.c.store_id == e.store_id, stock.c.sku.in_(list(totals))
-            )
+            _ON_HAND_OF_SKUS, {"store_id": e.store_id, "skus": list(totals)}
         )
     }
     running = {sku: final[sku] - total for sku, total in totals.items()}

@@ -87,11 +87,14 @@ def list_items(
     return query.order_by(items.c.sku)
 
 
+_ON_HAND = sa.select(stock.c.on_hand).where(
+    stock.c.store_id == sa.bindparam("store_id"), stock.c.sku == sa.bindparam("sku")
+)
+
+
 def on_hand(conn: Connection, store_id: str, sku: str) -> int:
     """Units of the SKU in stock now (0 when it never moved)."""
-    value = conn.execute(
-        sa.select(stock.c.on_hand).where(stock.c.store_id == store_id, stock.c.sku == sku)
-    ).scalar()
+    value = conn.execute(_ON_HAND, {"store_id": store_id, "sku": sku}).scalar()
     return int(value or 0)
 
 
@@ -244,12 +247,18 @@ def list_movements(
     return query.order_by(movements.c.seq.desc(), movements.c.line_no)
 
 
+_MOVEMENT_LINES = (
+    sa.select(movements)
+    .where(
+        movements.c.store_id == sa.bindparam("store_id"),
+        movements.c.movement_id == sa.bindparam("movement_id"),
+    )
+    .order_by(movements.c.line_no)
+)
+
+
 def get_movement(conn: Connection, store_id: str, movement_id: UUID) -> MovementOut:
-    rows = conn.execute(
-        sa.select(movements)
-        .where(movements.c.store_id == store_id, movements.c.movement_id == movement_id)
-        .order_by(movements.c.line_no)
-    ).all()
+    rows = conn.execute(_MOVEMENT_LINES, {"store_id": store_id, "movement_id": movement_id}).all()
     if not rows:
         raise NotFound(f"no movement {movement_id}")
     lines = [movement_line_out(r) for r in rows]

@@ -31,6 +31,10 @@ class EventLog:
         self.store_id = store_id
         self.next_seq = next_seq
         self.clock = clock
+        self.buffered = False
+        """Set by the writer: appended rows then wait in ``unwritten`` until ``write``, so a
+        group commit inserts all its events with one statement, just before it commits."""
+        self.unwritten: list[dict[str, Any]] = []
 
     @classmethod
     def load(cls, conn: Connection, store_id: str) -> EventLog:
@@ -63,20 +67,33 @@ class EventLog:
             device=device,
             **payload,
         )
-        conn.execute(
-            _INSERT,
-            {
-                "store_id": event.store_id,
-                "seq": event.seq,
-                "id": event.id,
-                "type": tag_of(event),
-                "hlc": event.hlc,
-                "at": event.at,
-                "actor": event.actor,
-                "device": event.device,
-                "v": event.v,
-                "body": encode(event),
-            },
-        )
+        row = {
+            "store_id": event.store_id,
+            "seq": event.seq,
+            "id": event.id,
+            "type": tag_of(event),
+            "hlc": event.hlc,
+            "at": event.at,
+            "actor": event.actor,
+            "device": event.device,
+            "v": event.v,
+            "body": encode(event),
+        }
+        if self.buffered:
+            self.unwritten.append(row)
+        else:
+            conn.execute(_INSERT, row)
         self.next_seq += 1
         return event
+
+    def rewind(self, seq: int) -> None:
+        """Take back what was appended from ``seq`` on (its command was rolled back)."""
+        self.next_seq = seq
+        while self.unwritten and self.unwritten[-1]["seq"] >= seq:
+            self.unwritten.pop()
+
+    def write(self, conn: Connection) -> None:
+        """Insert the rows waiting in ``unwritten`` (in the caller's transaction)."""
+        if self.unwritten:
+            conn.execute(_INSERT, self.unwritten)
+            self.unwritten = []

@@ -94,15 +94,16 @@ def appointment_row(conn: Connection, store_id: str, appointment_id: UUID) -> An
     return row_or_404(conn, a, store_id, a.c.appointment_id, appointment_id, "appointment")
 
 
+_ACTIVE_AT_WINDOW = sa.select(queue_tickets).where(
+    queue_tickets.c.store_id == sa.bindparam("store_id"),
+    queue_tickets.c.window_id == sa.bindparam("window_id"),
+    queue_tickets.c.status.in_(ACTIVE),
+)
+
+
 def active_ticket_at(conn: Connection, store_id: str, window_id: UUID) -> Any:
     """The ticket a window has called or is serving, if any (there is at most one)."""
-    return conn.execute(
-        sa.select(queue_tickets).where(
-            queue_tickets.c.store_id == store_id,
-            queue_tickets.c.window_id == window_id,
-            queue_tickets.c.status.in_(ACTIVE),
-        )
-    ).first()
+    return conn.execute(_ACTIVE_AT_WINDOW, {"store_id": store_id, "window_id": window_id}).first()
 
 
 # ---------------------------------------------------------------- guards

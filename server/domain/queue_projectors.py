@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from schema.events.queue import (
@@ -37,31 +38,39 @@ from schema.tables.queue import queue_appointments, queue_tickets, queue_windows
 from server.domain.projection import projects
 from server.domain.queue_common import RANK_PRIORITY, RANK_TRANSFERRED, RANK_WALK_IN
 
+# Built once. An UPDATE without ``.values()`` sets the columns named in the parameters it is
+# executed with (the ``b_*`` parameters are its WHERE clause), and is compiled once per set of
+# columns; an INSERT likewise takes its row as the parameters.
+_UPDATE_WINDOW = queue_windows.update().where(
+    queue_windows.c.store_id == sa.bindparam("b_store_id"),
+    queue_windows.c.window_id == sa.bindparam("b_window_id"),
+)
+_UPDATE_TICKET = queue_tickets.update().where(
+    queue_tickets.c.store_id == sa.bindparam("b_store_id"),
+    queue_tickets.c.ticket_id == sa.bindparam("b_ticket_id"),
+)
+_TRANSFER_TICKET = _UPDATE_TICKET.values(transfer_count=queue_tickets.c.transfer_count + 1)
+_UPDATE_APPOINTMENT = queue_appointments.update().where(
+    queue_appointments.c.store_id == sa.bindparam("b_store_id"),
+    queue_appointments.c.appointment_id == sa.bindparam("b_appointment_id"),
+)
+_INSERT_WINDOW = queue_windows.insert()
+_INSERT_TICKET = queue_tickets.insert()
+_INSERT_APPOINTMENT = queue_appointments.insert()
+
 
 def _window(conn: Connection, store_id: str, window_id: UUID, **values: Any) -> None:
-    conn.execute(
-        queue_windows.update()
-        .where(queue_windows.c.store_id == store_id, queue_windows.c.window_id == window_id)
-        .values(**values)
-    )
+    conn.execute(_UPDATE_WINDOW, {"b_store_id": store_id, "b_window_id": window_id, **values})
 
 
 def _ticket(conn: Connection, store_id: str, ticket_id: UUID, **values: Any) -> None:
-    conn.execute(
-        queue_tickets.update()
-        .where(queue_tickets.c.store_id == store_id, queue_tickets.c.ticket_id == ticket_id)
-        .values(**values)
-    )
+    conn.execute(_UPDATE_TICKET, {"b_store_id": store_id, "b_ticket_id": ticket_id, **values})
 
 
 def _appointment(conn: Connection, store_id: str, appointment_id: UUID, **values: Any) -> None:
     conn.execute(
-        queue_appointments.update()
-        .where(
-            queue_appointments.c.store_id == store_id,
-            queue_appointments.c.appointment_id == appointment_id,
-        )
-        .values(**values)
+        _UPDATE_APPOINTMENT,
+        {"b_store_id": store_id, "b_appointment_id": appointment_id, **values},
     )
 
 
@@ -71,7 +80,8 @@ def _appointment(conn: Connection, store_id: str, appointment_id: UUID, **values
 @projects(WindowDefined)
 def _defined(conn: Connection, e: WindowDefined) -> None:
     conn.execute(
-        queue_windows.insert().values(
+        _INSERT_WINDOW,
+        dict(
             store_id=e.store_id,
             window_id=e.window_id,
             code=e.code,
@@ -84,7 +94,7 @@ def _defined(conn: Connection, e: WindowDefined) -> None:
             pause_note=None,
             status_since=e.at,
             defined_at=e.at,
-        )
+        ),
     )
 
 
@@ -145,7 +155,8 @@ def _closed(conn: Connection, e: WindowClosed) -> None:
 def _issued(conn: Connection, e: TicketIssued) -> None:
     priority = e.vip or e.appointment_id is not None
     conn.execute(
-        queue_tickets.insert().values(
+        _INSERT_TICKET,
+        dict(
             store_id=e.store_id,
             ticket_id=e.ticket_id,
             day=e.day,
@@ -181,7 +192,7 @@ def _issued(conn: Connection, e: TicketIssued) -> None:
             score=None,
             comment=None,
             rated_at=None,
-        )
+        ),
     )
 
 
@@ -242,21 +253,22 @@ def _finished(conn: Connection, e: TicketFinished) -> None:
 def _transferred(conn: Connection, e: TicketTransferred) -> None:
     # A transfer note explains the hand-over; it replaces an older note, never blanks one.
     note = {"note": e.note} if e.note else {}
-    _ticket(
-        conn,
-        e.store_id,
-        e.ticket_id,
-        status="waiting",
-        category=e.to_category,
-        target_window_id=e.to_window_id,
-        window_id=None,
-        rank=RANK_TRANSFERRED,
-        queued_at=e.at,
-        call_count=0,
-        serving_at=None,
-        service_seconds=e.service_seconds,
-        transfer_count=queue_tickets.c.transfer_count + 1,
-        **note,
+    conn.execute(
+        _TRANSFER_TICKET,  # also transfer_count + 1
+        {
+            "b_store_id": e.store_id,
+            "b_ticket_id": e.ticket_id,
+            "status": "waiting",
+            "category": e.to_category,
+            "target_window_id": e.to_window_id,
+            "window_id": None,
+            "rank": RANK_TRANSFERRED,
+            "queued_at": e.at,
+            "call_count": 0,
+            "serving_at": None,
+            "service_seconds": e.service_seconds,
+            **note,
+        },
     )
 
 
@@ -278,7 +290,8 @@ def _rated(conn: Connection, e: TicketRated) -> None:
 @projects(AppointmentBooked)
 def _booked(conn: Connection, e: AppointmentBooked) -> None:
     conn.execute(
-        queue_appointments.insert().values(
+        _INSERT_APPOINTMENT,
+        dict(
             store_id=e.store_id,
             appointment_id=e.appointment_id,
             day=e.day,
@@ -298,7 +311,7 @@ def _booked(conn: Connection, e: AppointmentBooked) -> None:
             cancelled_at=None,
             cancel_reason=None,
             no_show_at=None,
-        )
+        ),
     )
 
 

@@ -46,13 +46,19 @@ a = queue_appointments
 # ---------------------------------------------------------------- tickets
 
 
+_TICKETS = sa.select(t, w.c.code.label("window_code")).outerjoin(
+    w, sa.and_(w.c.store_id == t.c.store_id, w.c.window_id == t.c.window_id)
+)
+"""Tickets with the code of the window that called them, for ``ticket_out``."""
+
+_TICKET_BY_ID = _TICKETS.where(
+    t.c.store_id == sa.bindparam("store_id"), t.c.ticket_id == sa.bindparam("ticket_id")
+)
+
+
 def ticket_select(store_id: str) -> sa.Select[Any]:
-    """Tickets with the code of the window that called them, for ``ticket_out``."""
-    return (
-        sa.select(t, w.c.code.label("window_code"))
-        .outerjoin(w, sa.and_(w.c.store_id == t.c.store_id, w.c.window_id == t.c.window_id))
-        .where(t.c.store_id == store_id)
-    )
+    """The store's tickets with the code of the window that called them, for ``ticket_out``."""
+    return _TICKETS.where(t.c.store_id == store_id)
 
 
 def ticket_out(row: Any, ahead: int | None = None) -> TicketOut:
@@ -94,6 +100,38 @@ def ticket_out(row: Any, ahead: int | None = None) -> TicketOut:
     )
 
 
+def _ahead_statement(*, sent_to_window: bool) -> sa.Select[Any]:
+    same_queue = (
+        t.c.target_window_id == sa.bindparam("target_window_id")
+        if sent_to_window
+        else sa.and_(t.c.target_window_id.is_(None), t.c.category == sa.bindparam("category"))
+    )
+    rank: sa.BindParameter[int] = sa.bindparam("rank")
+    queued_at: sa.BindParameter[datetime] = sa.bindparam("queued_at")
+    before = sa.or_(
+        t.c.rank < rank,
+        sa.and_(t.c.rank == rank, t.c.queued_at < queued_at),
+        sa.and_(
+            t.c.rank == rank, t.c.queued_at == queued_at, t.c.ticket_id < sa.bindparam("ticket_id")
+        ),
+    )
+    return (
+        sa.select(sa.func.count())
+        .select_from(t)
+        .where(
+            t.c.store_id == sa.bindparam("store_id"),
+            t.c.day == sa.bindparam("day"),
+            t.c.status == "waiting",
+            same_queue,
+            before,
+        )
+    )
+
+
+_AHEAD_AT_WINDOW = _ahead_statement(sent_to_window=True)
+_AHEAD_IN_CATEGORY = _ahead_statement(sent_to_window=False)
+
+
 def tickets_ahead(conn: Connection, row: Any) -> int | None:
     """How many waiting tickets of the same queue come before this one (None unless waiting).
 
@@ -102,34 +140,23 @@ def tickets_ahead(conn: Connection, row: Any) -> int | None:
     """
     if row.status != "waiting":
         return None
-    same_queue = (
-        t.c.target_window_id == row.target_window_id
-        if row.target_window_id is not None
-        else sa.and_(t.c.target_window_id.is_(None), t.c.category == row.category)
-    )
-    before = sa.or_(
-        t.c.rank < row.rank,
-        sa.and_(t.c.rank == row.rank, t.c.queued_at < row.queued_at),
-        sa.and_(
-            t.c.rank == row.rank, t.c.queued_at == row.queued_at, t.c.ticket_id < row.ticket_id
-        ),
-    )
-    count: int = conn.execute(
-        sa.select(sa.func.count())
-        .select_from(t)
-        .where(
-            t.c.store_id == row.store_id,
-            t.c.day == row.day,
-            t.c.status == "waiting",
-            same_queue,
-            before,
-        )
-    ).scalar_one()
+    params = {
+        "store_id": row.store_id,
+        "day": row.day,
+        "rank": row.rank,
+        "queued_at": row.queued_at,
+        "ticket_id": row.ticket_id,
+    }
+    if row.target_window_id is not None:
+        stmt, params["target_window_id"] = _AHEAD_AT_WINDOW, row.target_window_id
+    else:
+        stmt, params["category"] = _AHEAD_IN_CATEGORY, row.category
+    count: int = conn.execute(stmt, params).scalar_one()
     return count
 
 
 def get_ticket(conn: Connection, store_id: str, ticket_id: UUID) -> TicketOut:
-    row = conn.execute(ticket_select(store_id).where(t.c.ticket_id == ticket_id)).first()
+    row = conn.execute(_TICKET_BY_ID, {"store_id": store_id, "ticket_id": ticket_id}).first()
     if row is None:
         raise NotFound(f"no ticket {ticket_id}")
     return ticket_out(row, tickets_ahead(conn, row))
@@ -160,27 +187,32 @@ def list_tickets(
 # ---------------------------------------------------------------- windows
 
 
+_CURRENT_TICKET = (
+    t.c.ticket_id.label("cur_ticket_id"),
+    t.c.number.label("cur_number"),
+    t.c.status.label("cur_status"),
+    t.c.last_called_at.label("cur_called_at"),
+    t.c.serving_at.label("cur_serving_at"),
+)
+_WITH_CURRENT_TICKET = w.outerjoin(
+    t,
+    sa.and_(
+        t.c.store_id == w.c.store_id,
+        t.c.window_id == w.c.window_id,
+        t.c.status.in_(ACTIVE),
+    ),
+)
+_WINDOWS = sa.select(w, *_CURRENT_TICKET).select_from(_WITH_CURRENT_TICKET)
+"""Windows with the ticket each has called or is serving, for ``window_out``."""
+
+_WINDOW_BY_ID = _WINDOWS.where(
+    w.c.store_id == sa.bindparam("store_id"), w.c.window_id == sa.bindparam("window_id")
+)
+
+
 def window_select(store_id: str) -> sa.Select[Any]:
-    """Windows with the ticket each has called or is serving, for ``window_out``."""
-    return (
-        sa.select(
-            w,
-            t.c.ticket_id.label("cur_ticket_id"),
-            t.c.number.label("cur_number"),
-            t.c.status.label("cur_status"),
-            t.c.last_called_at.label("cur_called_at"),
-            t.c.serving_at.label("cur_serving_at"),
-        )
-        .outerjoin(
-            t,
-            sa.and_(
-                t.c.store_id == w.c.store_id,
-                t.c.window_id == w.c.window_id,
-                t.c.status.in_(ACTIVE),
-            ),
-        )
-        .where(w.c.store_id == store_id)
-    )
+    """The store's windows with the ticket each has called or is serving, for ``window_out``."""
+    return _WINDOWS.where(w.c.store_id == store_id)
 
 
 def _current(row: Any) -> CurrentTicketOut | None:
@@ -212,7 +244,7 @@ def window_out(row: Any) -> WindowOut:
 
 
 def get_window(conn: Connection, store_id: str, window_id: UUID) -> WindowOut:
-    row = conn.execute(window_select(store_id).where(w.c.window_id == window_id)).first()
+    row = conn.execute(_WINDOW_BY_ID, {"store_id": store_id, "window_id": window_id}).first()
     if row is None:
         raise NotFound(f"no window {window_id}")
     return window_out(row)
@@ -290,19 +322,34 @@ def list_appointments(
 # ---------------------------------------------------------------- live state
 
 
+_today = sa.and_(t.c.store_id == sa.bindparam("store_id"), t.c.day == sa.bindparam("day"))
+_WAITING_BY_CATEGORY = (
+    sa.select(t.c.category, sa.func.count().label("n"), sa.func.min(t.c.issued_at).label("oldest"))
+    .where(_today, t.c.status == "waiting")
+    .group_by(t.c.category)
+)
+_WINDOW_STATES = (
+    sa.select(w.c.window_id, w.c.code, w.c.name, w.c.kind, w.c.status, w.c.staff, *_CURRENT_TICKET)
+    .select_from(_WITH_CURRENT_TICKET)
+    .where(w.c.store_id == sa.bindparam("store_id"))
+    .order_by(w.c.code)
+)
+"""Just what the live state shows of each window, by code."""
+_RECENT_CALLS = (
+    sa.select(t.c.number, w.c.code, t.c.last_called_at, t.c.call_count)
+    .join(w, sa.and_(w.c.store_id == t.c.store_id, w.c.window_id == t.c.window_id))
+    .where(_today, t.c.last_called_at.is_not(None))
+    .order_by(t.c.last_called_at.desc(), t.c.ticket_id.desc())
+    .limit(RECENT_CALLS)
+)
+_TICKETS_BY_STATUS = sa.select(t.c.status, sa.func.count()).where(_today).group_by(t.c.status)
+
+
 def queue_state(conn: Connection, store_id: str, now: datetime) -> QueueStateOut:
     """The hall's queue right now: per category, per window, the latest calls and totals."""
     today = store_today(conn, store_id, now)
-    waiting = {
-        r.category: r
-        for r in conn.execute(
-            sa.select(
-                t.c.category, sa.func.count().label("n"), sa.func.min(t.c.issued_at).label("oldest")
-            )
-            .where(t.c.store_id == store_id, t.c.day == today, t.c.status == "waiting")
-            .group_by(t.c.category)
-        )
-    }
+    params = {"store_id": store_id, "day": today}
+    waiting = {r.category: r for r in conn.execute(_WAITING_BY_CATEGORY, params)}
     categories = []
     for category in SERVICE_CATEGORIES:
         r = waiting.get(category)
@@ -316,7 +363,7 @@ def queue_state(conn: Connection, store_id: str, now: datetime) -> QueueStateOut
                 oldest_issued_at=oldest,
             )
         )
-    window_rows = conn.execute(window_select(store_id).order_by(w.c.code)).all()
+    window_rows = conn.execute(_WINDOW_STATES, params).all()
     windows = [
         WindowStateOut(
             window_id=r.window_id,
@@ -329,20 +376,8 @@ def queue_state(conn: Connection, store_id: str, now: datetime) -> QueueStateOut
         )
         for r in window_rows
     ]
-    recent = conn.execute(
-        sa.select(t.c.number, w.c.code, t.c.last_called_at, t.c.call_count)
-        .join(w, sa.and_(w.c.store_id == t.c.store_id, w.c.window_id == t.c.window_id))
-        .where(t.c.store_id == store_id, t.c.day == today, t.c.last_called_at.is_not(None))
-        .order_by(t.c.last_called_at.desc(), t.c.ticket_id.desc())
-        .limit(RECENT_CALLS)
-    ).all()
-    by_status: dict[str, int] = dict(
-        conn.execute(
-            sa.select(t.c.status, sa.func.count())
-            .where(t.c.store_id == store_id, t.c.day == today)
-            .group_by(t.c.status)
-        ).all()
-    )
+    recent = conn.execute(_RECENT_CALLS, params).all()
+    by_status: dict[str, int] = dict(conn.execute(_TICKETS_BY_STATUS, params).all())
     return QueueStateOut(
         as_of=now,
         day=today,

@@ -50,6 +50,12 @@ from server.errors import Conflict, Forbidden, IllegalTransition, QueueEmpty, Va
 
 t = queue_tickets
 
+_LAST_SEQ_NO = sa.select(sa.func.max(t.c.seq_no)).where(
+    t.c.store_id == sa.bindparam("store_id"),
+    t.c.day == sa.bindparam("day"),
+    t.c.issued_category == sa.bindparam("category"),
+)
+
 
 def issue(
     ctx: Ctx,
@@ -66,9 +72,7 @@ def issue(
     """
     day = ctx.today
     last = ctx.conn.execute(
-        sa.select(sa.func.max(t.c.seq_no)).where(
-            t.c.store_id == ctx.store_id, t.c.day == day, t.c.issued_category == category
-        )
+        _LAST_SEQ_NO, {"store_id": ctx.store_id, "day": day, "category": category}
     ).scalar()
     seq_no = (last or 0) + 1
     masked, hashed = phone if phone is not None else (None, None)
@@ -97,25 +101,46 @@ def issue_ticket(ctx: Ctx, cmd: TicketIn) -> TicketOut:
     return get_ticket(ctx.conn, ctx.store_id, event.ticket_id)
 
 
-def _next_waiting(ctx: Ctx, window: Any) -> Any:
-    """The ticket this window should call now, by the call order in the module docstring."""
-    callable_here = sa.or_(
-        t.c.target_window_id == window.window_id,
-        sa.and_(t.c.target_window_id.is_(None), t.c.category.in_(list(window.categories))),
-    )
+def _next_waiting_statement(*, vip_first: bool) -> sa.Select[Any]:
     order: list[Any] = [t.c.rank, t.c.queued_at, t.c.ticket_id]
-    if window.kind == "vip":
+    if vip_first:
         order.insert(0, t.c.vip.desc())
-    return ctx.conn.execute(
+    return (
         sa.select(t)
         .where(
-            t.c.store_id == ctx.store_id,
-            t.c.day == ctx.today,
+            t.c.store_id == sa.bindparam("store_id"),
+            t.c.day == sa.bindparam("day"),
             t.c.status == "waiting",
-            callable_here,
+            sa.or_(
+                t.c.target_window_id == sa.bindparam("window_id"),
+                sa.and_(
+                    t.c.target_window_id.is_(None),
+                    t.c.category.in_(sa.bindparam("categories", expanding=True)),
+                ),
+            ),
         )
         .order_by(*order)
         .limit(1)
+    )
+
+
+_NEXT_WAITING = _next_waiting_statement(vip_first=False)
+_NEXT_WAITING_VIP_FIRST = _next_waiting_statement(vip_first=True)
+
+
+def _next_waiting(ctx: Ctx, window: Any) -> Any:
+    """The ticket this window should call now, by the call order in the module docstring:
+    sent to this window, or of its categories and sent to no window; VIPs first at a VIP
+    window."""
+    stmt = _NEXT_WAITING_VIP_FIRST if window.kind == "vip" else _NEXT_WAITING
+    return ctx.conn.execute(
+        stmt,
+        {
+            "store_id": ctx.store_id,
+            "day": ctx.today,
+            "window_id": window.window_id,
+            "categories": list(window.categories),
+        },
     ).first()
 
 

@@ -9,6 +9,7 @@ from here.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from schema.events.shifts import (
@@ -132,10 +133,24 @@ _a = attendance_records
 _b = attendance_breaks
 
 
+# Built once (see ``server.domain.common``): INSERTs take their row as parameters, UPDATEs
+# set the columns they are given besides their ``b_*`` WHERE parameters.
+_INSERT_RECORD = _a.insert()
+_UPDATE_RECORD = _a.update().where(
+    _a.c.store_id == sa.bindparam("b_store_id"),
+    _a.c.attendance_id == sa.bindparam("b_attendance_id"),
+)
+_UPDATE_SHIFT = shifts.update().where(
+    shifts.c.store_id == sa.bindparam("b_store_id"),
+    shifts.c.shift_id == sa.bindparam("b_shift_id"),
+)
+
+
 @projects(ClockedIn)
 def _clocked_in(conn: Connection, e: ClockedIn) -> None:
     conn.execute(
-        _a.insert().values(
+        _INSERT_RECORD,
+        dict(
             store_id=e.store_id,
             attendance_id=e.attendance_id,
             user_id=e.user_id,
@@ -150,36 +165,46 @@ def _clocked_in(conn: Connection, e: ClockedIn) -> None:
             open_break_id=None,
             clock_in_by=e.actor,
             clock_in_note=e.on_behalf_reason,
-        )
+        ),
     )
     if e.shift_id is not None:
         conn.execute(
-            shifts.update()
-            .where(shifts.c.store_id == e.store_id, shifts.c.shift_id == e.shift_id)
-            .values(status="started", attendance_id=e.attendance_id, updated_at=e.at)
+            _UPDATE_SHIFT,
+            {
+                "b_store_id": e.store_id,
+                "b_shift_id": e.shift_id,
+                "status": "started",
+                "attendance_id": e.attendance_id,
+                "updated_at": e.at,
+            },
         )
 
 
 @projects(ClockedOut)
 def _clocked_out(conn: Connection, e: ClockedOut) -> None:
     conn.execute(
-        _a.update()
-        .where(_a.c.store_id == e.store_id, _a.c.attendance_id == e.attendance_id)
-        .values(
-            clock_out_at=e.clocked_at,
-            early_minutes=e.early_minutes,
-            break_minutes=e.break_minutes,
-            worked_minutes=e.worked_minutes,
-            open_break_id=None,
-            clock_out_by=e.actor,
-            clock_out_note=e.on_behalf_reason,
-        )
+        _UPDATE_RECORD,
+        {
+            "b_store_id": e.store_id,
+            "b_attendance_id": e.attendance_id,
+            "clock_out_at": e.clocked_at,
+            "early_minutes": e.early_minutes,
+            "break_minutes": e.break_minutes,
+            "worked_minutes": e.worked_minutes,
+            "open_break_id": None,
+            "clock_out_by": e.actor,
+            "clock_out_note": e.on_behalf_reason,
+        },
     )
     if e.shift_id is not None:
         conn.execute(
-            shifts.update()
-            .where(shifts.c.store_id == e.store_id, shifts.c.shift_id == e.shift_id)
-            .values(status="completed", updated_at=e.at)
+            _UPDATE_SHIFT,
+            {
+                "b_store_id": e.store_id,
+                "b_shift_id": e.shift_id,
+                "status": "completed",
+                "updated_at": e.at,
+            },
         )
 
 

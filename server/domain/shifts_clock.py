@@ -30,6 +30,30 @@ from server.domain.shifts_reads import get_attendance, open_record
 from server.domain.shifts_rules import MAX_BACKDATE, early_minutes, late_minutes
 from server.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
 
+# Built once (see ``server.domain.common``).
+_a = attendance_records
+_LAST_CLOCK_OUT = (
+    sa.select(_a.c.clock_out_at)
+    .where(_a.c.store_id == sa.bindparam("store_id"), _a.c.user_id == sa.bindparam("user_id"))
+    .order_by(_a.c.clock_in_at.desc())
+    .limit(1)
+)
+_NEXT_PLANNED_SHIFT = (
+    sa.select(shifts.c.shift_id, shifts.c.starts_at)
+    .where(
+        shifts.c.store_id == sa.bindparam("store_id"),
+        shifts.c.user_id == sa.bindparam("user_id"),
+        shifts.c.day == sa.bindparam("day"),
+        shifts.c.status == "planned",
+        shifts.c.ends_at > sa.bindparam("at"),
+    )
+    .order_by(shifts.c.starts_at)
+    .limit(1)
+)
+_SHIFT_END = sa.select(shifts.c.ends_at).where(
+    shifts.c.store_id == sa.bindparam("store_id"), shifts.c.shift_id == sa.bindparam("shift_id")
+)
+
 
 def _acting(
     ctx: Ctx, user_id: UUID, cmd: ClockActionIn, *, closing: bool = False
@@ -96,29 +120,15 @@ def clock_in(ctx: Ctx, user_id: UUID, cmd: ClockActionIn) -> AttendanceOut:
             state="clocked_in",
             attendance_id=str(current.attendance_id),
         )
-    a = attendance_records
-    last = ctx.conn.execute(
-        sa.select(a.c.clock_out_at)
-        .where(a.c.store_id == ctx.store_id, a.c.user_id == user_id)
-        .order_by(a.c.clock_in_at.desc())
-        .limit(1)
-    ).first()
+    last = ctx.conn.execute(_LAST_CLOCK_OUT, {"store_id": ctx.store_id, "user_id": user_id}).first()
     if last is not None and last.clock_out_at > clocked_at:
         raise ValidationFailed("the clock-in must be after the person's last clock-out", field="at")
     day = ctx.local(clocked_at).date()
     # The person's earliest planned shift of the day that is not over yet; a shift already
     # clocked in for (started/completed) is no longer "planned", so it is not picked twice.
     shift = ctx.conn.execute(
-        sa.select(shifts.c.shift_id, shifts.c.starts_at)
-        .where(
-            shifts.c.store_id == ctx.store_id,
-            shifts.c.user_id == user_id,
-            shifts.c.day == day,
-            shifts.c.status == "planned",
-            shifts.c.ends_at > clocked_at,
-        )
-        .order_by(shifts.c.starts_at)
-        .limit(1)
+        _NEXT_PLANNED_SHIFT,
+        {"store_id": ctx.store_id, "user_id": user_id, "day": day, "at": clocked_at},
     ).first()
     event = ctx.emit(
         ClockedIn,
@@ -171,9 +181,7 @@ def clock_out(ctx: Ctx, user_id: UUID, cmd: ClockActionIn) -> AttendanceOut:
     if record.shift_id is not None:
         # The shift cannot change once clocked in, so its end now is the end it had then.
         ends_at = ctx.conn.execute(
-            sa.select(shifts.c.ends_at).where(
-                shifts.c.store_id == ctx.store_id, shifts.c.shift_id == record.shift_id
-            )
+            _SHIFT_END, {"store_id": ctx.store_id, "shift_id": record.shift_id}
         ).scalar_one()
         early = early_minutes(ends_at, clocked_at)
     ctx.emit(

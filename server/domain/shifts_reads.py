@@ -144,7 +144,7 @@ def attendance_out(row: Any) -> AttendanceOut:
     )
 
 
-def _attendance_select(store_id: str) -> sa.Select[Any]:
+def _attendance_select(store_id: str | sa.BindParameter[str]) -> sa.Select[Any]:
     return (
         sa.select(_a, staff.c.username, staff.c.display_name)
         .join(staff, sa.and_(staff.c.store_id == _a.c.store_id, staff.c.user_id == _a.c.user_id))
@@ -152,9 +152,14 @@ def _attendance_select(store_id: str) -> sa.Select[Any]:
     )
 
 
+_RECORDS = _attendance_select(sa.bindparam("store_id"))  # built once, for the write path
+_RECORD_BY_ID = _RECORDS.where(_a.c.attendance_id == sa.bindparam("attendance_id"))
+_OPEN_RECORD = _RECORDS.where(_a.c.user_id == sa.bindparam("user_id"), _a.c.clock_out_at.is_(None))
+
+
 def get_attendance(conn: Connection, store_id: str, attendance_id: UUID) -> AttendanceOut:
     row = conn.execute(
-        _attendance_select(store_id).where(_a.c.attendance_id == attendance_id)
+        _RECORD_BY_ID, {"store_id": store_id, "attendance_id": attendance_id}
     ).first()
     if row is None:
         raise NotFound(f"no attendance record {attendance_id}")
@@ -163,9 +168,7 @@ def get_attendance(conn: Connection, store_id: str, attendance_id: UUID) -> Atte
 
 def open_record(conn: Connection, store_id: str, user_id: UUID) -> Any:
     """The person's attendance record with no clock-out yet, if they are clocked in."""
-    return conn.execute(
-        _attendance_select(store_id).where(_a.c.user_id == user_id, _a.c.clock_out_at.is_(None))
-    ).first()
+    return conn.execute(_OPEN_RECORD, {"store_id": store_id, "user_id": user_id}).first()
 
 
 def clock_status(

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from litestar import Litestar, get
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import (
+    PrometheusConfig,
+    PrometheusController,
+    PrometheusMiddleware,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import Message, Receive, Scope, Send
 
 from server.errors import StorageError
 from server.problems import EXCEPTION_HANDLERS
@@ -40,6 +48,54 @@ def health() -> dict[str, str]:
 
 class Metrics(PrometheusController):
     path = "/metrics"
+
+
+class RequestMetrics(PrometheusMiddleware):
+    """Litestar's Prometheus middleware, with the same metrics and labels, made cheaper: it
+    keeps each labelled series it has looked up and reads the method and route from the ASGI
+    scope, where the original builds a Request and looks up four series on every request (a
+    third of the cost of a small request). For this app's configuration: the route as the path
+    (``group_path``), no extra labels, no exemplars, no excluded methods."""
+
+    _series: ClassVar[dict[tuple[Any, ...], Any]] = {}
+
+    def _labelled(self, metric: Any, method: str, path: str, status: int) -> Any:
+        key = (metric, method, path, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = metric.labels(method, path, status, self._config.app_name)
+        return series
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"] if scope["type"] == ScopeType.HTTP else scope["type"]
+        path = scope["path_template"]
+        labels: dict[str, str | int | float] = {  # names the labels of a new metric
+            "method": method,
+            "path": path,
+            "status_code": 200,
+            "app_name": self._config.app_name,
+        }
+        in_progress = self._labelled(self.requests_in_progress(labels), method, path, 200)
+        started = time.perf_counter()
+        status, duration = 200, 0.0
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, duration
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                duration = time.perf_counter() - started
+            await send(message)
+
+        in_progress.inc()
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            in_progress.dec()
+            if status >= HTTP_500_INTERNAL_SERVER_ERROR:
+                self._labelled(self.requests_error_count(labels), method, path, status).inc()
+            self._labelled(self.request_count(labels), method, path, status).inc()
+            self._labelled(self.request_time(labels), method, path, status).observe(duration)
 
 
 def create_app(
@@ -94,6 +150,7 @@ def create_app(
             if syncer is not None:
                 await syncer.stop()
             await board.close()
+            await writer.wait_idle()
             writer.stop()
             engine.dispose()
 
@@ -115,7 +172,11 @@ def create_app(
         lifespan=[lifespan],
         dependencies={"paging": Provide(provide_paging, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[PrometheusConfig(app_name="hallsync_store", group_path=True).middleware],
+        middleware=[
+            PrometheusConfig(
+                app_name="hallsync_store", group_path=True, middleware_class=RequestMetrics
+            ).middleware
+        ],
         openapi_config=OpenAPIConfig(
             title="hallsync store node",
             version="1",

@@ -8,10 +8,10 @@ or a changed role takes effect at once, without a database read per request.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Self
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -33,6 +33,57 @@ from server.errors import Forbidden
 
 TOKEN_TTL = timedelta(hours=12)
 """A token lasts a working day (8:00–20:30 with margin); staff log in once per shift."""
+
+VERIFIED_TOKENS = 4096
+"""Most verified tokens remembered (a hall has tens of staff, each with a token a shift)."""
+
+
+class StaffToken(Token):
+    """A staff bearer token whose verified decoding is remembered until the token expires.
+
+    Checking the signature is most of the cost of authenticating a request, and a tablet sends
+    the same token all day: each distinct token (per signing secret) is verified once, and
+    until its ``exp`` passes its decoding is served from memory. Who the token names is still
+    looked up in the roster on every request, so deactivation takes effect at once.
+    """
+
+    _verified: ClassVar[dict[tuple[str, str, str], StaffToken]] = {}
+
+    @classmethod
+    def decode(
+        cls,
+        encoded_token: str,
+        secret: str,
+        algorithm: str,
+        audience: str | Sequence[str] | None = None,
+        issuer: str | Sequence[str] | None = None,
+        require_claims: Sequence[str] | None = None,
+        verify_exp: bool = True,
+        verify_nbf: bool = True,
+        strict_audience: bool = False,
+    ) -> Self:
+        plain = not (audience or issuer or require_claims or strict_audience)
+        if not (plain and verify_exp and verify_nbf):  # not how this node checks tokens
+            return super().decode(
+                encoded_token,
+                secret,
+                algorithm,
+                audience,
+                issuer,
+                require_claims,
+                verify_exp,
+                verify_nbf,
+                strict_audience,
+            )
+        key = (secret, algorithm, encoded_token)
+        known = cls._verified.get(key)
+        if isinstance(known, cls) and datetime.now(UTC) < known.exp:
+            return known
+        token = super().decode(encoded_token, secret, algorithm)  # raises unless valid
+        if len(cls._verified) >= VERIFIED_TOKENS:
+            cls._verified.clear()  # rare: tokens in use are simply verified again
+        cls._verified[key] = token
+        return token
 
 
 @dataclass(frozen=True)
@@ -110,10 +161,15 @@ class LoginThrottle:
         return q
 
 
-def make_jwt_auth(secret: str, roster: Roster, exclude: list[str]) -> JWTAuth[StaffUser, Token]:
+def make_jwt_auth(
+    secret: str, roster: Roster, exclude: list[str]
+) -> JWTAuth[StaffUser, StaffToken]:
     """The bearer-token auth of the tablet API, bound to this node's secret and roster."""
 
-    def retrieve(token: Token, _conn: ASGIConnection[Any, Any, Any, Any]) -> StaffUser | None:
+    # Async although it only reads memory: Litestar runs a sync handler in a worker thread.
+    async def retrieve(
+        token: StaffToken, _conn: ASGIConnection[Any, Any, Any, Any]
+    ) -> StaffUser | None:
         if token.extras.get("store_id") != roster.store_id:
             return None
         try:
@@ -121,9 +177,10 @@ def make_jwt_auth(secret: str, roster: Roster, exclude: list[str]) -> JWTAuth[St
         except ValueError:
             return None
 
-    return JWTAuth[StaffUser, Token](
+    return JWTAuth[StaffUser, StaffToken](
         retrieve_user_handler=retrieve,
         token_secret=secret,
+        token_cls=StaffToken,
         default_token_expiration=TOKEN_TTL,
         exclude=exclude,
         description="Staff bearer token from POST /api/v1/auth/login",
@@ -134,7 +191,8 @@ def requires(*roles: Role) -> Any:
     """A guard admitting only the given roles (a manager is always admitted)."""
     allowed = frozenset((*roles, "manager"))
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _h: BaseRouteHandler) -> None:
+    # Async for the same reason: a sync guard would cost every request a thread hop.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _h: BaseRouteHandler) -> None:
         user: StaffUser = connection.user
         if user.role not in allowed:
             raise Forbidden(

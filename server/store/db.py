@@ -2,7 +2,8 @@
 
 Durability: WAL with ``synchronous=FULL``, so a commit is on disk before the tablet hears 2xx.
 All writes go through the single writer (``server.store.writer``); reads run on pooled
-connections in worker threads and see only committed data.
+connections and see only committed data: in worker threads, or, for small bounded reads, right
+on the event loop (see ``Reader.run_here``).
 """
 
 from __future__ import annotations
@@ -88,3 +89,15 @@ class Reader:
     async def run(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn(conn)`` in one read transaction (a consistent snapshot) off the event loop."""
         return await to_thread.run_sync(self.run_sync, fn)
+
+    def run_here(self, fn: Callable[[Connection], T]) -> T:
+        """Run a small, bounded read (rows by key, the live queue state) on the calling thread,
+        the event loop's included.
+
+        For such a read the hop to a worker thread and back costs more than the read: two
+        thread wake-ups, and the GIL passed back and forth while the busy event loop wants it
+        too (the read is Python, so it would hold up the loop just the same). SQLite in WAL
+        mode never makes a reader wait for the writer. Reads that may scan or return many rows
+        (lists, reports) go through ``run``, so a long one cannot stall the loop.
+        """
+        return self.run_sync(fn)

@@ -1,14 +1,25 @@
 """The store node's single writer: every write, in order, with group commit.
 
-SQLite allows one writer at a time, and each durable commit costs an fsync. So one thread owns
-the write connection; requests queue their commands, and the thread runs whatever has queued up
+SQLite allows one writer at a time, and each durable commit costs an fsync. So one writer owns
+the write connection; requests queue their commands, and the writer runs whatever has queued up
 in one transaction: each command inside its own SAVEPOINT (a failing command is undone alone),
 then one COMMIT, then every waiting request is answered. Under load many commands share one
 fsync; with a single request the latency is one transaction, as before.
 
-A tablet hears 2xx only after that COMMIT returned, so every acknowledged write is on disk
-(WAL, ``synchronous=FULL``). The log's ``seq`` stays gapless because it is assigned here and
-rolled back with the savepoint.
+The commands run on the event loop the requests arrive on (the loop of the first ``submit``),
+one batch at a time; only the calls that may block go to a helper thread: ``BEGIN IMMEDIATE``
+(it may wait for another process's write lock) and ``COMMIT`` (the fsync). While a batch
+commits there, the loop keeps serving and the next batch queues up. Commands are Python and
+hold the GIL, so a writer thread of their own bought no parallelism, only a GIL handover with
+the event loop around each of the dozen SQLite calls a command makes (SQLite releases the GIL),
+which cost more than the commands themselves. A long command holds up the loop meanwhile, as
+it held up everything else by holding the GIL before.
+
+The events a batch's commands log, and the answers kept for their Idempotency-Keys, are
+inserted with one statement each just before the COMMIT; a command that fails takes its own
+back with its savepoint. A tablet hears 2xx only after that COMMIT returned, so every
+acknowledged write is on disk (WAL, ``synchronous=FULL``). The log's ``seq`` stays gapless
+because it is assigned here and rolled back with the savepoint.
 """
 
 from __future__ import annotations
@@ -20,7 +31,8 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -92,6 +104,78 @@ class _Job:
     result: Outcome | BaseException | None = field(default=None)
 
 
+def _deliver(jobs: list[_Job]) -> None:
+    """On the jobs' event loop: resolve their futures with their results."""
+    for job in jobs:
+        if job.future.done():  # the request was cancelled (the future is shielded, though)
+            continue
+        if isinstance(job.result, BaseException):
+            job.future.set_exception(job.result)
+        else:
+            job.future.set_result(job.result)  # type: ignore[arg-type]
+
+
+class _Helper:
+    """One thread that runs, in order, the writer's calls that may block: BEGIN IMMEDIATE
+    (waiting for another process's write lock), COMMIT (the fsync), recovery.
+
+    A plain thread and queue rather than a ``ThreadPoolExecutor``, whose bookkeeping (a lock
+    shared with its worker) showed up in profiles of the event loop as a stall on every call.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[
+            tuple[Callable[[], Any], asyncio.Future[Any] | None] | None
+        ] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="hallsync-writer", daemon=True)
+        self._thread.start()
+
+    async def run(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` in the helper thread and wait for its result."""
+        future = asyncio.get_running_loop().create_future()
+        self._queue.put((fn, future))
+        return await future
+
+    def submit(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` in the helper thread after what is queued; do not wait for it."""
+        self._queue.put((fn, None))
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the thread."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _serve(self) -> None:
+        while (item := self._queue.get()) is not None:
+            fn, future = item
+            try:
+                result, failure = fn(), None
+            except BaseException as exc:
+                result, failure = None, exc
+            if future is None:
+                if failure is not None:
+                    log.error("writer helper call failed", exc_info=failure)
+                continue
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+                future.get_loop().call_soon_threadsafe(_settle, future, result, failure)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, failure: BaseException | None) -> None:
+    if future.done():  # cancelled meanwhile
+        return
+    if failure is not None:
+        future.set_exception(failure)
+    else:
+        future.set_result(result)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class Writer:
     """Owns the write connection and runs queued commands in group-committed batches."""
 
@@ -109,9 +193,16 @@ class Writer:
         self.clock = clock
         self.on_commit: list[Callable[[list[Event]], None]] = []
         """Called on the event loop after each commit, with the events it made durable."""
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._pending: deque[_Job] = deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        """The event loop the commands run on: the one that submitted the first of them."""
+        self._draining: asyncio.Task[None] | None = None
+        self._io: _Helper | None = None
+        """One thread for what may block: BEGIN IMMEDIATE, COMMIT, recovery. In order."""
         self._conn: Connection | None = None
+        self._tx: Any = None
+        self._new_keys: dict[tuple[str, str], dict[str, Any]] = {}
+        """Idempotency-Keys the current batch answered, stored together before it commits."""
         self._log: EventLog | None = None
         self.batches = 0
         self.commands = 0
@@ -122,23 +213,32 @@ class Writer:
 
     @property
     def alive(self) -> bool:
-        """Whether the writer thread runs and takes commands."""
-        return self._thread is not None and self._thread.is_alive()
+        """Whether the writer is started and takes commands."""
+        return self._io is not None
 
     def start(self) -> None:
         self._conn = self.engine.connect()
         with begin_immediate(self._conn):
             self._log = EventLog.load(self._conn, self.store_id)
             self._prune_keys(self._conn)
-        self._thread = threading.Thread(target=self._run, name="hallsync-writer", daemon=True)
-        self._thread.start()
+        self._log.buffered = True
+        self._io = _Helper()
+
+    async def wait_idle(self) -> None:
+        """Wait until every command submitted so far is committed (or has failed)."""
+        while self._draining is not None and not self._draining.done():
+            await asyncio.wait({self._draining})
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
+        """Stop taking commands and close the connection (after ``wait_idle``, when serving:
+        commands still queued are answered with a StorageError)."""
+        io, self._io = self._io, None
+        if io is not None:
+            io.close()  # a BEGIN or COMMIT under way finishes
         if self._conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                if self._conn.in_transaction():
+                    self._conn.rollback()
             self._conn.close()
             self._conn = None
 
@@ -158,13 +258,24 @@ class Writer:
             raise StorageError("the store node is not accepting writes")
         loop = asyncio.get_running_loop()
         job = _Job(command, actor, device, status_code, idempotency, loop, loop.create_future())
-        self._queue.put(job)
+        self._enqueue(job, loop)
         # Shielded: a client that disconnects must not leave us unsure what was committed.
         return await asyncio.shield(job.future)
 
+    def _enqueue(self, job: _Job, loop: asyncio.AbstractEventLoop) -> None:
+        owner = self._loop
+        if owner is None or owner.is_closed() or (owner is not loop and not owner.is_running()):
+            owner = self._loop = loop  # first use, or the old loop is gone (tests)
+        if owner is not loop:  # submitted from another thread's loop: hand it over
+            owner.call_soon_threadsafe(self._enqueue, job, owner)
+            return
+        self._pending.append(job)
+        if self._draining is None or self._draining.done():
+            self._draining = loop.create_task(self._drain())
+
     def run_now(self, command: Command, *, actor: str, device: str) -> Any:
         """Run one command synchronously on the caller's thread (CLI set-up, writer stopped)."""
-        if self._thread is not None:
+        if self._io is not None:
             raise RuntimeError("run_now is for a stopped writer")
         with self.engine.connect() as conn, begin_immediate(conn):
             log_ = EventLog.load(conn, self.store_id)
@@ -178,35 +289,103 @@ class Writer:
             )
             return command(ctx)
 
-    # ------------------------------------------------------------ the thread
+    # ------------------------------------------------------------ the batches
 
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
+    async def _drain(self) -> None:
+        """Run batches until nothing is queued: whatever queued up while the last batch ran
+        and committed is the next batch."""
+        while self._pending:
+            if not self.alive:
+                err = StorageError("the store node is not accepting writes")
+                for job in self._pending:
+                    job.result = err
+                self._answer(list(self._pending))
+                self._pending.clear()
                 return
-            batch = [first]
-            stopping = False
-            while len(batch) < MAX_BATCH:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stopping = True
-                    break
-                batch.append(nxt)
+            n = min(len(self._pending), MAX_BATCH)
+            batch = [self._pending.popleft() for _ in range(n)]
+            await self._write(batch)
+
+    async def _in_io(self, fn: Callable[[], Any]) -> Any:
+        assert self._io is not None
+        return await self._io.run(fn)
+
+    def _begin(self) -> None:
+        """In the helper thread: take the write lock (waiting for it if another process holds
+        it), and forget old Idempotency-Keys now and then."""
+        assert self._conn is not None
+        self._tx = begin_immediate(self._conn)
+        if time.monotonic() >= self._next_prune:
+            self._prune_keys(self._conn)
+
+    def _commit(self) -> None:
+        """In the helper thread: COMMIT, which returns once the batch is on disk."""
+        tx, self._tx = self._tx, None
+        tx.commit()
+
+    def _reload(self) -> None:
+        """In the helper thread, after a failure: roll back whatever is open and reload the
+        log state from disk, so whatever did or did not commit, the next seq is right. (A
+        COMMIT can fail after its pages reached the disk: trust the disk, not memory.)"""
+        assert self._conn is not None
+        self._tx = None
+        try:
+            if self._conn.in_transaction():
+                self._conn.rollback()
+            with begin_immediate(self._conn):
+                self._log = EventLog.load(self._conn, self.store_id)
+            self._log.buffered = True
+        except Exception:
+            log.exception("could not reload the event log after a failure")
+
+    async def _write(self, batch: list[_Job]) -> None:
+        """Run one batch: BEGIN (helper thread), the commands (here), COMMIT (helper thread),
+        then tell the observers and answer every request."""
+        self._batch_committed = False
+        started = time.perf_counter()
+        try:
             try:
+                await self._in_io(self._begin)
                 self._run_batch(batch)
-            except BaseException as exc:
+                await self._in_io(self._commit)
+                self._batch_committed = True
+            except SQLAlchemyError as exc:
+                log.exception("write transaction failed; %d commands not applied", len(batch))
+                err = StorageError("the store database could not commit; retry")
+                err.__cause__ = exc
+                for job in batch:
+                    job.result = err
+                await self._in_io(self._reload)
+        except BaseException as exc:
+            if not isinstance(exc, asyncio.CancelledError):
                 log.exception("write batch failed unexpectedly")
-                self._recover(batch, exc)
-            if stopping:
-                return
+            self._recover(batch, exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        committed = [
+            event for job in batch if isinstance(job.result, Outcome) for event in job.result.events
+        ]
+        self.batches += 1
+        self.commands += len(batch)
+        COMMIT_SECONDS.observe(time.perf_counter() - started)
+        BATCH_SIZE.observe(len(batch))
+        ok = sum(1 for job in batch if isinstance(job.result, Outcome))
+        if ok:
+            COMMANDS.labels("ok").inc(ok)
+        if ok < len(batch):
+            COMMANDS.labels("error").inc(len(batch) - ok)
+        for tag, n in Counter(tag_of(event) for event in committed).items():
+            EVENTS_APPENDED.labels(tag).inc(n)
+        # Observers (the roster, the display board) learn of the commit before any request
+        # is answered, so a client's next request already sees e.g. a deactivated user gone.
+        if committed and self.on_commit:
+            self._notify(committed)
+        self._answer(batch)
 
     def _recover(self, batch: list[_Job], exc: BaseException) -> None:
-        """After an unexpected failure: answer every waiting request and reload the log state
-        from disk, so whatever did or did not commit, the next seq is right."""
+        """After an unexpected failure: answer every waiting request, and have the helper
+        thread reload the log state before it begins anything else."""
         err = StorageError("the store node could not complete the write; retry")
         err.__cause__ = exc
         for job in batch:
@@ -214,68 +393,42 @@ class Writer:
                 isinstance(job.result, Outcome) and not self._batch_committed
             ):
                 job.result = err
-            self._resolve(job)
-        try:
-            assert self._conn is not None
-            if self._conn.in_transaction():
-                self._conn.rollback()
-            with begin_immediate(self._conn):
-                self._log = EventLog.load(self._conn, self.store_id)
-        except Exception:
-            log.exception("could not reload the event log after a failure")
+        self._answer(batch)
+        if self._io is not None:
+            self._io.submit(self._reload)  # runs after whatever the helper is doing now
 
     def _run_batch(self, batch: list[_Job]) -> None:
+        """Run each command of the batch in its savepoint, in the open transaction."""
         assert self._conn is not None and self._log is not None
         conn, log_ = self._conn, self._log
-        self._batch_committed = False
-        committed: list[Event] = []
-        started = time.perf_counter()
-        try:
-            with begin_immediate(conn):
-                if time.monotonic() >= self._next_prune:
-                    self._prune_keys(conn)
-                for job in batch:
-                    self._run_job(conn, log_, job)
-                    if isinstance(job.result, Outcome):
-                        committed.extend(job.result.events)
-            self._batch_committed = True
-        except SQLAlchemyError as exc:
-            log.exception("write transaction failed; %d commands not applied", len(batch))
-            err = StorageError("the store database could not commit; retry")
-            err.__cause__ = exc
-            for job in batch:
-                job.result = err
-            committed = []
-            # A COMMIT can fail after its pages reached the disk: trust the disk, not memory.
-            if conn.in_transaction():
-                conn.rollback()
-            with begin_immediate(conn):
-                self._log = EventLog.load(conn, self.store_id)
-        self.batches += 1
-        self.commands += len(batch)
-        COMMIT_SECONDS.observe(time.perf_counter() - started)
-        BATCH_SIZE.observe(len(batch))
+        self._new_keys.clear()
         for job in batch:
-            COMMANDS.labels("ok" if isinstance(job.result, Outcome) else "error").inc()
-        for event in committed:
-            EVENTS_APPENDED.labels(tag_of(event)).inc()
-        # Observers (the roster, the display board) learn of the commit before any request
-        # is answered, so a client's next request already sees e.g. a deactivated user gone.
-        if committed and self.on_commit:
-            with contextlib.suppress(RuntimeError):  # the event loop is gone: nobody to tell
-                batch[0].loop.call_soon_threadsafe(self._notify, committed)
-        for job in batch:
-            self._resolve(job)
+            self._run_job(conn, log_, job)
+        # What the commands logged, and the answers to remember, go in with one statement
+        # each: a command that failed took its rows back with its savepoint.
+        log_.write(conn)
+        if self._new_keys:
+            conn.execute(_INSERT_KEY, list(self._new_keys.values()))
+            self._new_keys.clear()
 
     def _run_job(self, conn: Connection, log_: EventLog, job: _Job) -> None:
         seq_before = log_.next_seq
-        savepoint = conn.begin_nested()
+        # A plain SAVEPOINT of a fixed name (one command at a time) straight on the driver:
+        # ``begin_nested()`` compiles a uniquely named one for every command, which costs more
+        # than the command's own statements. (A driver error here is not a SQLAlchemyError:
+        # ``_write`` then answers the batch with a StorageError and reloads the log.)
+        sqlite = conn.connection.dbapi_connection
+        assert sqlite is not None
+        sqlite.execute("SAVEPOINT command")
         try:
-            job.result = self._execute(conn, log_, job)
-            savepoint.commit()
+            job.result, key = self._execute(conn, log_, job)
+            sqlite.execute("RELEASE SAVEPOINT command")
+            if key is not None:
+                self._new_keys[key["username"], key["key"]] = key
         except BaseException as exc:
-            savepoint.rollback()
-            log_.next_seq = seq_before
+            sqlite.execute("ROLLBACK TO SAVEPOINT command")
+            sqlite.execute("RELEASE SAVEPOINT command")
+            log_.rewind(seq_before)
             if isinstance(exc, SQLAlchemyError):
                 log.exception("command failed in the database")
                 wrapped = StorageError("the store database refused the write")
@@ -286,16 +439,23 @@ class Writer:
                     log.exception("command failed")
                 job.result = exc
 
-    def _execute(self, conn: Connection, log_: EventLog, job: _Job) -> Outcome:
+    def _execute(
+        self, conn: Connection, log_: EventLog, job: _Job
+    ) -> tuple[Outcome, dict[str, Any] | None]:
+        """Run the job's command (or replay the answer its key got); the outcome, and the
+        Idempotency-Key row to store if the command ran."""
         idem = job.idempotency
         if idem is not None:
-            row = conn.execute(_FIND_KEY, {"key": idem.key, "username": idem.username}).first()
-            if row is not None:
-                if row.fingerprint != idem.fingerprint:
+            known: Mapping[Any, Any] | None = self._new_keys.get((idem.username, idem.key))
+            if known is None:  # not answered earlier in this batch: maybe before
+                row = conn.execute(_FIND_KEY, {"key": idem.key, "username": idem.username})
+                known = row.mappings().first()
+            if known is not None:
+                if known["fingerprint"] != idem.fingerprint:
                     raise IdempotencyMismatch(
                         "this Idempotency-Key was already used for a different request"
                     )
-                return Outcome(row.status_code, row.body, replayed=True, events=[])
+                return Outcome(known["status_code"], known["body"], replayed=True, events=[]), None
         now = job.now or self.clock()
         ctx = Ctx(
             conn=conn,
@@ -307,19 +467,17 @@ class Writer:
         )
         result = job.command(ctx)
         body = _json.encode(result)
+        key = None
         if idem is not None:
-            conn.execute(
-                _INSERT_KEY,
-                {
-                    "key": idem.key,
-                    "username": idem.username,
-                    "fingerprint": idem.fingerprint,
-                    "status_code": job.status_code,
-                    "body": body,
-                    "created_at": now,
-                },
-            )
-        return Outcome(job.status_code, body, replayed=False, events=ctx.emitted)
+            key = {
+                "key": idem.key,
+                "username": idem.username,
+                "fingerprint": idem.fingerprint,
+                "status_code": job.status_code,
+                "body": body,
+                "created_at": now,
+            }
+        return Outcome(job.status_code, body, replayed=False, events=ctx.emitted), key
 
     def _prune_keys(self, conn: Connection) -> None:
         """Forget Idempotency-Keys older than ``KEY_TTL`` (inside the caller's transaction)."""
@@ -329,18 +487,23 @@ class Writer:
 
     @staticmethod
     def _resolve(job: _Job) -> None:
-        result = job.result
+        """Hand one job's result to its waiting request."""
+        Writer._answer([job])
 
-        def deliver() -> None:
-            if job.future.done():
-                return
-            if isinstance(result, BaseException):
-                job.future.set_exception(result)
-            else:
-                job.future.set_result(result)  # type: ignore[arg-type]
-
-        with contextlib.suppress(RuntimeError):  # the caller's loop is gone: nobody waits
-            job.loop.call_soon_threadsafe(deliver)
+    @staticmethod
+    def _answer(batch: list[_Job]) -> None:
+        """Hand each job's result to its waiting request: right away on this event loop, or
+        with one wake-up of each other loop for all of its jobs."""
+        here = _running_loop()
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+        for job in batch:
+            by_loop.setdefault(job.loop, []).append(job)
+        for loop, jobs in by_loop.items():
+            if loop is here:
+                _deliver(jobs)
+                continue
+            with contextlib.suppress(RuntimeError):  # the caller's loop is gone: nobody waits
+                loop.call_soon_threadsafe(_deliver, jobs)
 
     def _notify(self, events: list[Event]) -> None:
         for callback in self.on_commit:

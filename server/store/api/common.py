@@ -98,3 +98,9 @@ async def submit(
 async def read(request: Request[Any, Any, State], fn: Callable[[Connection], T]) -> T:
     """Run a read-only query function on a pooled connection, off the event loop."""
     return await node(request).reader.run(fn)
+
+
+def read_small(request: Request[Any, Any, State], fn: Callable[[Connection], T]) -> T:
+    """Run a small, bounded read (one thing by its key, the live queue state) right away on
+    the event loop: cheaper than a worker thread for so little work (``Reader.run_here``)."""
+    return node(request).reader.run_here(fn)

@@ -46,7 +46,7 @@ from schema.events.queue import ServiceCategory, WindowKind
 from server.domain import queue as domain
 from server.domain.common import store_today
 from server.domain.paging import paginate
-from server.store.api.common import AnyRequest, PagingDep, node, read, submit
+from server.store.api.common import AnyRequest, PagingDep, node, read, read_small, submit
 from server.store.auth import ALL_ROLES, requires
 from server.store.board import QueueBoard
 
@@ -112,7 +112,7 @@ class WindowController(Controller):
     async def get_window(self, request: AnyRequest, window_id: FromPath[UUID]) -> WindowOut:
         """One window with the ticket it has called or is serving (窗口)."""
         store_id = node(request).store_id
-        return await read(request, lambda c: domain.get_window(c, store_id, window_id))
+        return read_small(request, lambda c: domain.get_window(c, store_id, window_id))
 
     @patch("/{window_id:uuid}", guards=[MANAGER], status_code=200)
     async def update_window(
@@ -217,7 +217,7 @@ class TicketController(Controller):
     async def get_ticket(self, request: AnyRequest, ticket_id: FromPath[UUID]) -> TicketOut:
         """One ticket, with how many wait before it (排队号码)."""
         store_id = node(request).store_id
-        return await read(request, lambda c: domain.get_ticket(c, store_id, ticket_id))
+        return read_small(request, lambda c: domain.get_ticket(c, store_id, ticket_id))
 
     @post("/{ticket_id:uuid}/recall", guards=[CLERK], status_code=200)
     async def recall(self, request: AnyRequest, ticket_id: FromPath[UUID]) -> Response[TicketOut]:
@@ -328,7 +328,7 @@ class AppointmentController(Controller):
     ) -> AppointmentOut:
         """One appointment (预约)."""
         store_id = node(request).store_id
-        return await read(request, lambda c: domain.get_appointment(c, store_id, appointment_id))
+        return read_small(request, lambda c: domain.get_appointment(c, store_id, appointment_id))
 
     @post("/{appointment_id:uuid}/check-in", guards=[FRONT], status_code=201)
     async def check_in(
@@ -378,7 +378,7 @@ class QueueStateController(Controller):
     async def state(self, request: AnyRequest) -> QueueStateOut:
         """The live queue: waiting per category, windows, latest calls, totals (排队状态)."""
         store_id, now = node(request).store_id, _now(request)
-        return await read(request, lambda c: domain.queue_state(c, store_id, now))
+        return read_small(request, lambda c: domain.queue_state(c, store_id, now))
 
     @get("/board", guards=[ALL_ROLES])
     async def board(self, request: AnyRequest) -> QueueStateOut:
