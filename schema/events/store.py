@@ -32,8 +32,32 @@ class StoreConfigured(Event, tag="store.configured", frozen=True):
     """Complaint resolution due this many hours after it was opened."""
 
 
+class StoreRulesSet(Event, tag="store.rules_set", frozen=True):
+    """Headquarters set some of the store's operating rules (营业时间, 投诉时限); the fields left
+    null keep the store's current value.
+
+    Not a ``store.configured``: that one carries the store's name, region and time zone, and an
+    HQ rule addressed to many stores must not overwrite those. Business hours come as a pair
+    (both or neither), so no store can end up closing before it opens.
+    """
+
+    open_time: LocalTime | None = None
+    """Hall opens (营业开始), store-local; given together with ``close_time``."""
+    close_time: LocalTime | None = None
+    """Hall closes (营业结束), store-local."""
+    first_response_sla_hours: int | None = None
+    """Complaint first response due this many hours after it was opened."""
+    resolution_sla_hours: int | None = None
+    """Complaint resolution due this many hours after it was opened."""
+
+
 class StaffAdded(Event, tag="staff.added", frozen=True):
-    """A staff member joined the store's roster."""
+    """A staff member joined the store's roster.
+
+    Added by headquarters, the same member (same ``user_id``) may be added again, to more
+    stores or with a new name or role; their login password is node-local and never travels,
+    so the hall manager sets it on the node before they can log in.
+    """
 
     user_id: UUID
     username: str
@@ -60,4 +84,11 @@ class StaffReactivated(Event, tag="staff.reactivated", frozen=True):
     user_id: UUID
 
 
-EVENTS = (StoreConfigured, StaffAdded, StaffRoleChanged, StaffDeactivated, StaffReactivated)
+EVENTS = (
+    StoreConfigured,
+    StoreRulesSet,
+    StaffAdded,
+    StaffRoleChanged,
+    StaffDeactivated,
+    StaffReactivated,
+)

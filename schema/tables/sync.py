@@ -107,8 +107,28 @@ hq_events = sa.Table(
     sa.Column("body", sa.LargeBinary, nullable=False, comment="the HQ event as msgpack"),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column(
+        "subject",
+        sa.String(64),
+        nullable=True,
+        comment="what it is about: the SKU, the staff user name; null for store rules",
+    ),
+    sa.Column(
+        "idempotency_key",
+        sa.String(255),
+        nullable=True,
+        comment="the publisher's Idempotency-Key; one event per (created_by, key)",
+    ),
+    sa.Column(
+        "request_hash",
+        sa.String(64),
+        nullable=True,
+        comment="sha256 of the publishing request, to refuse a key reused for another",
+    ),
     sa.PrimaryKeyConstraint("cursor"),
     sa.Index("ix_hq_events_audience", "audience", "target", "cursor"),
+    sa.Index("ix_hq_events_subject", "type", "subject", "cursor"),
+    sa.Index("ix_hq_events_idempotency", "created_by", "idempotency_key", unique=True),
 )
 
 hq_users = sa.Table(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 import sqlalchemy as sa
@@ -27,6 +27,13 @@ PUBLISH_LOCK = 7_361_001
 NOTIFY_CHANNEL = "hallsync_hq"
 
 
+async def lock(conn: AsyncConnection) -> None:
+    """Take the publish lock for the rest of the caller's transaction (PostgreSQL; on SQLite
+    the write transaction already holds the database's one write lock). Re-entrant."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PUBLISH_LOCK)))
+
+
 async def publish(
     conn: AsyncConnection,
     *,
@@ -37,10 +44,16 @@ async def publish(
     created_by: str,
     now: datetime,
     event_id: uuid.UUID | None = None,
+    subject: str | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
 ) -> int:
-    """Append one HQ event (msgpack ``body``) in the caller's transaction; returns its cursor."""
-    if conn.dialect.name == "postgresql":
-        await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(PUBLISH_LOCK)))
+    """Append one HQ event (msgpack ``body``) in the caller's transaction; returns its cursor.
+
+    ``subject`` names what the event is about (a SKU, a user name) for lookups; a publish with
+    an ``idempotency_key`` is the only one of ``created_by`` with that key (unique index).
+    """
+    await lock(conn)
     cursor = (
         await conn.execute(
             hq_events.insert()
@@ -52,6 +65,9 @@ async def publish(
                 body=body,
                 created_at=now,
                 created_by=created_by,
+                subject=subject,
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
             )
             .returning(hq_events.c.cursor)
         )
@@ -59,6 +75,35 @@ async def publish(
     if conn.dialect.name == "postgresql":
         await conn.execute(sa.text(f"NOTIFY {NOTIFY_CHANNEL}"))
     return int(cursor)
+
+
+async def find_by_key(conn: AsyncConnection, created_by: str, key: str) -> Any:
+    """The HQ event ``created_by`` published with this Idempotency-Key, or None."""
+    return (
+        await conn.execute(
+            sa.select(hq_events).where(
+                hq_events.c.created_by == created_by, hq_events.c.idempotency_key == key
+            )
+        )
+    ).first()
+
+
+class _Stamp(msgspec.Struct):
+    hlc: int = 0
+
+
+async def newest_hlc(conn: AsyncConnection) -> int:
+    """The hybrid logical clock of the newest HQ event (0 if none has one), so the next one,
+    published under the lock by any replica, is stamped after it."""
+    body = (
+        await conn.execute(sa.select(hq_events.c.body).order_by(hq_events.c.cursor.desc()).limit(1))
+    ).scalar()
+    if body is None:
+        return 0
+    try:
+        return msgspec.msgpack.decode(body, type=_Stamp).hlc
+    except msgspec.DecodeError:
+        return 0
 
 
 async def load_for_store(

@@ -19,6 +19,7 @@ from schema.events.store import (
     StaffReactivated,
     StaffRoleChanged,
     StoreConfigured,
+    StoreRulesSet,
 )
 from schema.tables.core import credentials, staff, store_info
 from server.domain.common import upsert
@@ -49,18 +50,63 @@ def _configured(conn: Connection, e: StoreConfigured) -> None:
     )
 
 
+@projects(StoreRulesSet)
+def _rules_set(conn: Connection, e: StoreRulesSet) -> None:
+    # Only the rules the event gives change; name, region and time zone are never touched.
+    # HQ's rules and the store's own settings (``store.configured``, which re-states every
+    # setting from the current row) compose by the order the node applies them: the last one
+    # applied wins. Not by HLC: the hall lives by the settings it holds now, the node applies
+    # an HQ event only after observing its HLC (so every later local change is ordered after
+    # it), and ``hq_log.applied_after_seq`` records where each HQ event sits among the store's
+    # own events, so a replay interleaving the two reproduces this state exactly.
+    given = {
+        "open_time": e.open_time,
+        "close_time": e.close_time,
+        "first_response_sla_hours": e.first_response_sla_hours,
+        "resolution_sla_hours": e.resolution_sla_hours,
+    }
+    values = {k: v for k, v in given.items() if v is not None}
+    if values:
+        conn.execute(
+            store_info.update()
+            .where(store_info.c.store_id == e.store_id)
+            .values(**values, updated_at=e.at)
+        )
+
+
 @projects(StaffAdded)
 def _staff_added(conn: Connection, e: StaffAdded) -> None:
-    conn.execute(
-        staff.insert().values(
-            store_id=e.store_id,
-            user_id=e.user_id,
-            username=e.username,
-            display_name=e.display_name,
-            role=e.role,
-            active=True,
-            created_at=e.at,
+    # A store adds each member once (``add_staff`` refuses a taken user name). Headquarters may
+    # add the same member again (to more stores, or with a new name or role): that refreshes the
+    # roster row of someone still active, but never brings back someone who left (only the hall
+    # manager does, with a new password) nor takes another member's user name.
+    same = conn.execute(
+        sa.select(staff.c.user_id, staff.c.active).where(
+            staff.c.store_id == e.store_id,
+            sa.or_(staff.c.user_id == e.user_id, staff.c.username == e.username),
         )
+    ).all()
+    if not same:
+        conn.execute(
+            staff.insert().values(
+                store_id=e.store_id,
+                user_id=e.user_id,
+                username=e.username,
+                display_name=e.display_name,
+                role=e.role,
+                active=True,
+                created_at=e.at,
+            )
+        )
+        return
+    if len(same) > 1 or same[0].user_id != e.user_id:
+        raise Conflict(f"user name {e.username!r} belongs to another staff member here")
+    if not same[0].active:
+        raise Conflict(f"{e.username} left this store; the hall manager reactivates them")
+    conn.execute(
+        staff.update()
+        .where(staff.c.store_id == e.store_id, staff.c.user_id == e.user_id)
+        .values(display_name=e.display_name, role=e.role)
     )
 
 
