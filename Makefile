@@ -33,5 +33,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/store_api.py
 
+## bench-sync: 50 stores upload a day each over websockets to central on PostgreSQL (127.0.0.1:5432)
+.PHONY: bench-sync
+bench-sync: $(STAMP)
+	$(BIN)/python bench/sync_ingest.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
