@@ -36,6 +36,12 @@ hq_log = sa.Table(
         nullable=False,
         comment="the store's log seq when applied: where it stands in a replay",
     ),
+    sa.Column(
+        "hlc",
+        sa.BigInteger,
+        nullable=True,
+        comment="the HQ event's hybrid logical clock, observed by the node; null if unreadable",
+    ),
     sa.PrimaryKeyConstraint("store_id", "cursor"),
 )
 

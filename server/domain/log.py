@@ -11,6 +11,7 @@ from uuid_utils.compat import uuid7
 
 from schema.events import Event, encode, tag_of
 from schema.tables.core import events
+from schema.tables.sync import hq_log
 from sync.clock import HybridClock
 
 E = TypeVar("E", bound=Event)
@@ -38,13 +39,18 @@ class EventLog:
 
     @classmethod
     def load(cls, conn: Connection, store_id: str) -> EventLog:
-        """Resume from what is on disk: the next seq and the highest HLC issued."""
+        """Resume from what is on disk: the next seq, and the highest HLC the node issued or
+        observed. HQ events the node applied count too: they append nothing to its own log,
+        and the first event after a restart must still be ordered after them."""
         row = conn.execute(
             sa.select(sa.func.max(events.c.seq), sa.func.max(events.c.hlc)).where(
                 events.c.store_id == store_id
             )
         ).one()
-        return cls(store_id, (row[0] or 0) + 1, HybridClock(row[1] or 0))
+        observed = conn.execute(
+            sa.select(sa.func.max(hq_log.c.hlc)).where(hq_log.c.store_id == store_id)
+        ).scalar()
+        return cls(store_id, (row[0] or 0) + 1, HybridClock(max(row[1] or 0, observed or 0)))
 
     def append(
         self,

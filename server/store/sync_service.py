@@ -243,6 +243,7 @@ def apply_hq_batch(ctx: Ctx, items: Iterable[HqItem], upto: int) -> list[Event]:
                 body=raw,
                 applied_at=ctx.now,
                 applied_after_seq=after_seq,
+                hlc=event.hlc if event is not None else None,
             )
         )
     save_sync_state(conn, store_id, hq_cursor=upto)

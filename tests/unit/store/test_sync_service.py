@@ -152,6 +152,22 @@ def test_local_events_after_an_hq_event_are_ordered_after_it(harness: Harness) -
     assert harness.run(apply_then_act) > ahead.hlc  # HQ's clock ran a minute ahead
 
 
+def test_local_events_after_a_restart_are_still_ordered_after_applied_hq_events(
+    harness: Harness,
+) -> None:
+    # HQ's clock a day ahead of everything the node logged (its set-up used the real clock).
+    day_ahead = int(datetime.now(UTC).timestamp() * 1000) + 86_400_000
+    ahead = msgspec.structs.replace(catalog_item("A"), hlc=pack(day_ahead, 7))
+    harness.run(lambda ctx: apply_hq_batch(ctx, [hq_item(1, ahead)], 1))
+    assert harness.read(lambda c: c.execute(sa.select(hq_log.c.hlc)).scalar()) == ahead.hlc
+
+    # Each ``run`` is a fresh writer that loads the log state from disk, as after a restart.
+    def act(ctx: Any) -> int:
+        return ctx.emit(ItemDefined, **{f: getattr(ahead, f) for f in ITEM_FIELDS}).hlc
+
+    assert harness.run(act) > ahead.hlc
+
+
 def test_hq_events_the_node_cannot_apply_are_kept_and_skipped(harness: Harness) -> None:
     clash = StaffAdded(
         **envelope(user_id=uuid7(), username="manager", display_name="m", role="clerk")
