@@ -78,6 +78,8 @@ queue_tickets = sa.Table(
     sa.Index("ix_queue_tickets_day_status", "store_id", "day", "status"),
     sa.Index("ix_queue_tickets_window_status", "store_id", "window_id", "status"),
     sa.Index("ix_queue_tickets_waiting", "store_id", "status", "category", "rank", "queued_at"),
+    # The latest calls of the day (the display board, the live state) without sorting the day.
+    sa.Index("ix_queue_tickets_recent_calls", "store_id", "day", "last_called_at", "ticket_id"),
 )
 
 queue_appointments = sa.Table(
