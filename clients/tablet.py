@@ -49,6 +49,7 @@ from schema.api.store import (
     StoreOut,
     StoreSettingsIn,
 )
+from schema.api.sync import SyncStatusOut
 from schema.events.store import Role
 
 __all__ = [
@@ -102,6 +103,11 @@ class TabletClient(QueueApi, InventoryApi, ShiftsApi, ComplaintsApi, OpsApi):
     async def me(self) -> StaffOut:
         """The staff member the token belongs to."""
         return await self.request("GET", "/api/v1/auth/me", StaffOut)
+
+    async def sync_status(self) -> SyncStatusOut:
+        """Where the node's sync with central stands: events pending upload, last success
+        (manager)."""
+        return await self.request("GET", "/api/v1/sync/status", SyncStatusOut)
 
     # ---------------------------------------------------------------- store settings
 

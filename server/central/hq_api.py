@@ -1,4 +1,5 @@
-"""The HQ API of central: login, the stores' sync status, quarantine, store enrollment.
+"""The HQ API of central: login, the stores' sync status, quarantine, store enrollment, and
+each store's KPIs of a day from what it synced.
 
 Region-scoped users see only the stores of their regions (and their quarantined events);
 creating, re-coding and revoking stores is for admins.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from schema.api.common import Page
+from schema.api.kpis import StoreKpisOut
 from schema.tables.sync import central_quarantine, central_stores
 from server.central import db, enrollment
 from server.central.context import central
@@ -30,6 +32,7 @@ from server.central.messages import (
     StoreIn,
     StoreSyncStatus,
 )
+from server.domain.kpis import store_kpis
 from server.domain.paging import MAX_LIMIT, paginate
 from server.errors import Forbidden, NotFound, TooManyAttempts, Unauthorized
 from server.passwords import verify_password
@@ -180,6 +183,30 @@ class HqStoresController(Controller):
                 offset=offset,
             ),
         )
+
+    @get("/stores/{store_id:str}/kpis", guards=[ANY_HQ_ROLE])
+    async def kpis(
+        self,
+        request: HqRequest,
+        store_id: FromPath[str],
+        day: Annotated[
+            date | None,
+            QueryParameter(description="store-local day; default: the store's today"),
+        ] = None,
+    ) -> StoreKpisOut:
+        """One store's KPIs of a day (今日指标), computed on central from what the store has
+        synced, by the code the hall's node uses: the same figures its manager sees, as of the
+        store's last upload (``GET /api/v1/hq/stores`` shows how far behind that is)."""
+        c = central(request)
+        now = c.clock()
+        async with db.read(c.engine) as conn:
+            await self._visible(conn, request.user, store_id)
+            try:
+                return await conn.run_sync(lambda s: store_kpis(s, store_id, now, day))
+            except NotFound:
+                raise NotFound(
+                    f"store {store_id} has not synced its set-up yet", store_id=store_id
+                ) from None
 
     @post("/stores", guards=[ADMIN], status_code=201)
     async def create_store(self, request: HqRequest, data: JSONBody[StoreIn]) -> EnrollmentCode:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from litestar import Controller, get
 
+from schema.api.sync import SyncStatusOut
 from server.store.api.common import AnyRequest, node, read
 from server.store.auth import requires
-from server.store.sync_service import SyncService, SyncStatusOut, read_status
+from server.store.sync_service import SyncService, read_status
 
 
 class SyncController(Controller):

@@ -4,6 +4,7 @@ store management, and the ops endpoints."""
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Any
 
 import pytest
@@ -151,3 +152,55 @@ def test_openapi_lists_the_api(app: CentralApp) -> None:
     paths = app.client.get("/schema/openapi.json").json()["paths"]
     for path in ["/api/v1/enroll", "/api/v1/restore/events", "/api/v1/hq/stores"]:
         assert path in paths
+
+
+# ---------------------------------------------------------------- a store's KPIs
+
+
+def test_a_stores_kpis_on_central_equal_the_nodes_own(app: CentralApp, tmp_path: Any) -> None:
+    """A simulated day synced to central: HQ reads the store's KPIs of that day, and they are
+    the figures the node computes from the same log."""
+    import msgspec
+
+    from schema.events import decode
+    from server.central.ingest import ingest
+    from server.domain.kpis import store_kpis
+    from server.domain.projection import apply_all
+    from server.simulation import record_day
+    from server.store.db import create_schema, make_engine
+
+    day = record_day("S001", events=600, seed=2, day=date(2026, 11, 25))
+    app.enrolled("S001")
+    url = app.client.app.state.central.url
+
+    async def upload() -> None:
+        engine = db.make_engine(url)
+        try:
+            raws = [body for _, body in day.records]
+            async with db.write(engine) as conn:
+                await ingest(conn, "S001", 1, raws, now=app.clock())
+        finally:
+            await engine.dispose()
+
+    r = app.client.get("/api/v1/hq/stores/S001/kpis", headers=app.admin)
+    assert r.status_code == 404 and "has not synced" in r.json()["detail"]
+    asyncio.run(upload())
+
+    node = make_engine(tmp_path / "node.sqlite3")
+    create_schema(node)
+    with node.begin() as conn:
+        apply_all(conn, [decode(body) for _, body in day.records])
+        want = msgspec.to_builtins(store_kpis(conn, "S001", app.clock(), day.day))
+    node.dispose()
+
+    r = app.client.get("/api/v1/hq/stores/S001/kpis?day=2026-11-25", headers=app.admin)
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got == want
+    assert got["queue"]["visits"] > 50 and got["sales"]["units"] > 0
+
+    # Scoped users see only their regions' stores; a bad day is a clear 400.
+    north = add_user(app, "ana-north", "analyst", ["north"])
+    assert app.client.get("/api/v1/hq/stores/S001/kpis", headers=north).status_code == 404
+    r = app.client.get("/api/v1/hq/stores/S001/kpis?day=yesterday", headers=app.admin)
+    assert r.status_code == 400
