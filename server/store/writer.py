@@ -319,9 +319,23 @@ class Writer:
             self._prune_keys(self._conn)
 
     def _commit(self) -> None:
-        """In the helper thread: COMMIT, which returns once the batch is on disk."""
+        """In the helper thread: COMMIT, which returns once the batch is on disk; then, when
+        commands queued up meanwhile (as they do under load), BEGIN the next batch's
+        transaction right away, which saves that batch a trip to this thread and back."""
+        assert self._conn is not None
         tx, self._tx = self._tx, None
         tx.commit()
+        if self._pending:  # only the event loop takes from it: they will run next
+            try:
+                self._begin()
+            except SQLAlchemyError:
+                # Not this batch's failure (it is committed): the next batch begins on its own
+                # and meets the error there.
+                log.warning("could not begin the next write transaction", exc_info=True)
+                self._tx = None
+                with contextlib.suppress(SQLAlchemyError):
+                    if self._conn.in_transaction():
+                        self._conn.rollback()
 
     def _reload(self) -> None:
         """In the helper thread, after a failure: roll back whatever is open and reload the
@@ -339,13 +353,14 @@ class Writer:
             log.exception("could not reload the event log after a failure")
 
     async def _write(self, batch: list[_Job]) -> None:
-        """Run one batch: BEGIN (helper thread), the commands (here), COMMIT (helper thread),
-        then tell the observers and answer every request."""
+        """Run one batch: BEGIN (helper thread, unless the last COMMIT did), the commands
+        (here), COMMIT (helper thread), then tell the observers and answer every request."""
         self._batch_committed = False
         started = time.perf_counter()
         try:
             try:
-                await self._in_io(self._begin)
+                if self._tx is None:  # else the last COMMIT began it
+                    await self._in_io(self._begin)
                 self._run_batch(batch)
                 await self._in_io(self._commit)
                 self._batch_committed = True

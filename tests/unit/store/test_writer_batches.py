@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -126,3 +126,47 @@ async def test_another_processs_write_lock_does_not_stall_the_event_loop(
     assert out.status_code == 201
     assert time.monotonic() - started >= 0.25  # it did wait for the lock…
     assert ticks >= 10  # …while the loop kept running
+
+
+async def test_commands_queued_during_a_commit_use_the_transaction_it_began(
+    writer: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hops: list[str] = []
+    real_in_io = writer._in_io
+
+    async def counting(fn: Callable[[], object]) -> object:
+        hops.append(getattr(fn, "__name__", "?"))
+        return await real_in_io(fn)
+
+    monkeypatch.setattr(writer, "_in_io", counting)
+    first = asyncio.ensure_future(writer.submit(rename("a"), actor="manager", device="t"))
+    await asyncio.sleep(0)  # the first batch is under way: the rest queue behind it
+    rest = [writer.submit(rename(n), actor="manager", device="t") for n in "bcd"]
+    await asyncio.gather(first, *rest)
+    assert writer.batches == 2
+    # The second batch's BEGIN rode on the first one's COMMIT.
+    assert hops == ["_begin", "_commit", "_commit"]
+    assert _rows(writer, sa.select(events.c.seq).order_by(events.c.seq)) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_a_failed_early_begin_leaves_the_next_batch_to_begin_on_its_own(
+    writer: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_begin = writer._begin
+    calls = 0
+
+    def flaky() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the early BEGIN, right after the first batch's COMMIT
+            raise sa.exc.OperationalError("BEGIN IMMEDIATE", {}, Exception("disk I/O error"))
+        real_begin()
+
+    monkeypatch.setattr(writer, "_begin", flaky)
+    first = asyncio.ensure_future(writer.submit(rename("a"), actor="manager", device="t"))
+    await asyncio.sleep(0)
+    second = writer.submit(rename("b"), actor="manager", device="t")
+    a, b = await asyncio.gather(first, second)
+    assert (a.status_code, b.status_code) == (201, 201)
+    assert calls == 3 and writer.batches == 2
+    assert _rows(writer, sa.select(events.c.seq).order_by(events.c.seq)) == [1, 2, 3, 4]
