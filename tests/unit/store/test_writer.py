@@ -3,51 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from schema.events.store import StoreConfigured
 from schema.tables.core import events
-from server.domain.context import Ctx
 from server.errors import Conflict, IdempotencyMismatch
 from server.store.node import open_store
 from server.store.writer import Idempotency, Writer
-
-NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
-
-
-def rename(name: str, fail: bool = False) -> object:
-    def command(ctx: Ctx) -> dict[str, object]:
-        s = ctx.store
-        e = ctx.emit(
-            StoreConfigured,
-            name=name,
-            region=s.region,
-            tz=s.tz,
-            open_time=s.open_time,
-            close_time=s.close_time,
-            first_response_sla_hours=s.first_response_sla_hours,
-            resolution_sla_hours=s.resolution_sla_hours,
-        )
-        if fail:
-            raise Conflict(f"refusing {name}")
-        return {"seq": e.seq, "name": name}
-
-    return command
-
-
-@pytest.fixture
-def writer(data_dir: Path) -> Writer:
-    opened = open_store(data_dir)
-    engine, store_id = opened.engine, opened.store_id
-    w = Writer(engine, store_id, contact_key=opened.contact_key, clock=lambda: NOW)
-    w.start()
-    yield w
-    w.stop()
-    engine.dispose()
+from tests.unit.store.conftest import NOW, rename
 
 
 def _seqs(w: Writer) -> list[int]:

@@ -6,52 +6,17 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from schema.events.store import StoreConfigured
 from schema.tables.core import events, idempotency_keys
-from server.domain.context import Ctx
 from server.errors import Conflict
 from server.store.db import db_path
-from server.store.node import open_store
 from server.store.writer import Idempotency, Writer
-
-NOW = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
-
-
-def rename(name: str, fail: bool = False) -> object:
-    def command(ctx: Ctx) -> dict[str, object]:
-        s = ctx.store
-        e = ctx.emit(
-            StoreConfigured,
-            name=name,
-            region=s.region,
-            tz=s.tz,
-            open_time=s.open_time,
-            close_time=s.close_time,
-            first_response_sla_hours=s.first_response_sla_hours,
-            resolution_sla_hours=s.resolution_sla_hours,
-        )
-        if fail:  # after emitting: the event must go with the savepoint
-            raise Conflict(f"refusing {name}")
-        return {"seq": e.seq, "name": name}
-
-    return command
-
-
-@pytest.fixture
-def writer(data_dir: Path) -> Iterator[Writer]:
-    opened = open_store(data_dir)
-    w = Writer(opened.engine, opened.store_id, contact_key=opened.contact_key, clock=lambda: NOW)
-    w.start()
-    yield w
-    w.stop()
-    opened.engine.dispose()
+from tests.unit.store.conftest import rename
 
 
 def _rows(w: Writer, query: sa.Select[tuple[object, ...]]) -> list[object]:
