@@ -6,8 +6,18 @@ is configured and staffed, items are defined and stock received, shifts planned,
 checklist checked, clerks clock in and open their windows, customers take tickets all day (with a
 lunch and an evening peak) and are called, served, finished, sometimes recalled, transferred, sold
 something and asked for a rating; some walk out; clerks take meal breaks and hand over at the shift
-change; complaints are taken in, assigned, answered, resolved and closed; at closing time windows
-close and everyone clocks out.
+change; complaints are taken in, assigned, answered, escalated now and then, resolved, reopened
+when the customer is not satisfied, and closed; at closing time windows close and everyone clocks
+out.
+
+Besides the queue, the day holds the rest of a hall's records in modest amounts: a handful of
+appointments (booked, checked in on time or late, cancelled, a no-show); serialised stock (phones
+by IMEI, SIM cards by ICCID) received in the morning and sold by serial to device buyers and new
+lines, with a return or two at the after-sales desk; a transfer out to another store and one in
+from another, a write-off, two adjustments asked for by the admin (the manager approves one and
+rejects the other) and a stock count of every item after closing with a small variance; a fire
+inspection, a fire drill, a training session with its attendance, and two equipment faults (one
+repaired at once, then reopened and repaired again).
 
 Every step is the domain command a tablet request would run (``server.domain.*``) with its checks,
 under the acting staff member's user name, at a simulated clock, so the events carry correct
@@ -29,14 +39,37 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from schema.api.complaints import ComplaintIn, FeedbackIn, ResolveIn
-from schema.api.inventory import ItemIn, LineIn, ReceiveIn, SaleIn, SaleLineIn
-from schema.api.ops import CheckItemIn
+from schema.api.complaints import ComplaintIn, EscalateIn, FeedbackIn, ResolveIn
+from schema.api.inventory import (
+    AdjustmentIn,
+    CountIn,
+    CountLineIn,
+    ItemIn,
+    LineIn,
+    ReceiveIn,
+    ReturnIn,
+    ReturnLineIn,
+    SaleIn,
+    SaleLineIn,
+    TransferInIn,
+    TransferOutIn,
+    WriteOffIn,
+)
+from schema.api.ops import (
+    AttendanceEntryIn,
+    CheckItemIn,
+    FaultIn,
+    FireDrillIn,
+    FireInspectionIn,
+    TrainingIn,
+)
 from schema.api.queue import (
+    AppointmentCancelIn,
+    AppointmentIn,
     CancelIn,
     FinishIn,
     RatingIn,
@@ -50,7 +83,7 @@ from schema.events.complaints import Category, Channel
 from schema.events.inventory import ItemCategory
 from schema.events.queue import Outcome, ServiceCategory
 from schema.events.store import Role
-from server.domain import complaints, inventory, ops, queue, shifts
+from server.domain import complaints, inventory, inventory_reads, ops, queue, shifts
 from server.domain import store as store_domain
 from server.domain.context import Ctx
 from server.errors import HallsyncError
@@ -90,6 +123,33 @@ ITEMS: tuple[tuple[str, str, ItemCategory, int], ...] = (
     ("POWERBANK", "移动电源", "accessory", 9900),
     ("SIM-BLANK", "空白 SIM 卡", "supply", 0),
 )
+SERIALISED: tuple[tuple[str, str, ItemCategory, int, str], ...] = (
+    ("PHONE-HW", "华为 nova 12 5G", "phone", 269900, "86492105"),
+    ("PHONE-MI", "小米 14 5G", "phone", 399900, "86770305"),
+    ("PHONE-IP", "iPhone 15 128G", "phone", 599900, "35325811"),
+    ("SIM-5G", "5G USIM 卡", "sim", 0, "89860021"),
+)
+"""Items tracked by serial, with the prefix of their serials: a phone model's type allocation
+code (the first 8 digits of its IMEIs), the card batch of the SIMs (the first 8 of the ICCIDs)."""
+PHONES = tuple(sku for sku, _, category, *_ in SERIALISED if category == "phone")
+SIM_SKU = "SIM-5G"
+PHONES_RECEIVED = 16
+"""Phones of each model in the morning delivery."""
+SIMS_RECEIVED = 48
+Fate = Literal["on_time", "late", "cancelled", "no_show"]
+"""What becomes of an appointment: checked in before the slot or a little after it, called off,
+or never kept."""
+APPOINTMENTS: tuple[tuple[time, time, ServiceCategory, str, Fate], ...] = (
+    (time(7, 50), time(9, 30), "new_line", "张伟", "on_time"),
+    (time(7, 55), time(10), "device_purchase", "王芳", "on_time"),
+    (time(8, 20), time(10, 30), "broadband", "李娜", "late"),
+    (time(8, 40), time(11), "porting", "刘洋", "cancelled"),
+    (time(9, 10), time(14), "plan_change", "陈静", "on_time"),
+    (time(9, 45), time(15, 30), "device_purchase", "杨帆", "no_show"),
+    (time(10, 30), time(16, 30), "new_line", "赵磊", "on_time"),
+    (time(14, 30), time(18), "after_sales", "黄敏", "on_time"),
+)
+"""The day's appointments: booked at, slot, service, customer, what happens."""
 CHANNELS: tuple[Channel, ...] = ("in_store", "in_store", "hotline")
 COMPLAINTS: tuple[Category, ...] = (
     "waiting_time",
@@ -99,8 +159,9 @@ COMPLAINTS: tuple[Category, ...] = (
 )
 EVENTS_PER_CUSTOMER = 5.0
 """About: issued, called (recalls now and then), started, finished, rated 70 %, a sale 30 %."""
-FIXED_EVENTS = 250
-"""About: set-up, shifts, checklist, clock-ins, windows, breaks, complaints."""
+FIXED_EVENTS = 300
+"""About: set-up, shifts, checklist, clock-ins, windows, breaks, complaints, appointments, stock
+movements and the count, faults, fire safety, training."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +202,10 @@ class _Hall:
     agenda: list[tuple[datetime, int, Callable[[datetime], None]]] = field(default_factory=list)
     counter: itertools.count[int] = field(default_factory=itertools.count)
     refused: dict[str, int] = field(default_factory=dict)
+    sold_phones: list[tuple[str, str]] = field(default_factory=list)
+    """``(sku, IMEI)`` of the phones sold today, which a customer may bring back."""
+    returned: set[str] = field(default_factory=set)
+    """What was brought back today: ``phone`` (by IMEI), ``charger``; one of each at most."""
 
     def at(self, hh: int, mm: int = 0) -> datetime:
         return datetime.combine(self.day, time(hh, mm), tzinfo=self.zone).astimezone(UTC)
@@ -179,6 +244,10 @@ class _Hall:
             return exc
         savepoint.commit()
         return result
+
+    def in_stock(self, sku: str) -> list[str]:
+        """The serials of a serialised SKU in stock now, by the books, sorted."""
+        return inventory_reads.in_stock_serials(self.ctx.conn, self.ctx.store_id, sku)
 
     def greeter_at(self, now: datetime) -> str:
         for name, start, end in self.greeters:
@@ -244,7 +313,7 @@ def _simulate(hall: _Hall, *, name: str, region: str, customers: int) -> None:
         ("greeter2", "greeter"),
     ]
     roster += [(f"clerk{i:02d}", "clerk") for i in range(1, 11)]
-    roster += [("tech1", "tech"), ("admin1", "admin")]
+    roster += [("tech1", "tech"), ("admin1", "admin"), ("admin2", "admin")]
     for username, role in roster:
         out = hall.run(
             "system" if username == "manager" else "manager",
@@ -264,6 +333,11 @@ def _simulate(hall: _Hall, *, name: str, region: str, customers: int) -> None:
                 cmd=ItemIn(sku=sku, name=item_name, category=category, unit_price_cents=price),
             ),
         )
+    for sku, item_name, category, price, _ in SERIALISED:
+        item = ItemIn(
+            sku=sku, name=item_name, category=category, unit_price_cents=price, serialised=True
+        )
+        hall.run("admin1", t, partial(inventory.define_item, cmd=item))
     hall.run(
         "admin1",
         t + timedelta(minutes=3),
@@ -276,14 +350,39 @@ def _simulate(hall: _Hall, *, name: str, region: str, customers: int) -> None:
             ),
         ),
     )
+    # Phones and SIM cards come boxed, their serials in a run: each is scanned in.
+    serial_lines = [
+        LineIn(
+            sku=sku,
+            serials=_serials(
+                prefix, rng.randrange(10_000), SIMS_RECEIVED if sku == SIM_SKU else PHONES_RECEIVED
+            ),
+        )
+        for sku, *_, prefix in SERIALISED
+    ]
+    hall.run(
+        "admin1",
+        t + timedelta(minutes=4),
+        lambda c: inventory.receive(
+            c,
+            ReceiveIn(
+                supplier="省公司终端库",
+                reference=f"DO-{hall.day:%Y%m%d}-T",
+                lines=serial_lines,
+                note="串号逐台扫描入库",
+            ),
+        ),
+    )
 
-    # 07:30 shifts: five clerks early, five late; a greeter each half; tech and admin all day.
+    # 07:30 shifts: five clerks early, five late; a greeter each half; tech and admin all day,
+    # a second admin for the late shift and the count after closing.
     t = hall.at(7, 30)
     plans: list[tuple[str, time, time]] = [("greeter1", time(8), time(14))]
     plans += [("greeter2", time(14), time(20, 30))]
     plans += [(f"clerk{i:02d}", time(8), time(16)) for i in range(1, 6)]
     plans += [(f"clerk{i:02d}", time(12), time(20, 30)) for i in range(6, 11)]
     plans += [("tech1", time(8), time(17)), ("admin1", time(8), time(17))]
+    plans += [("admin2", time(12), time(20, 30))]
     for username, begins, ends in plans:
         shift = ShiftIn(
             user_id=hall.users[username], day=hall.day, start_time=begins, end_time=ends
@@ -316,6 +415,7 @@ def _simulate(hall: _Hall, *, name: str, region: str, customers: int) -> None:
         ("tech1", hall.at(7, 35), hall.at(17, 5)),
         ("admin1", hall.at(7, 50), hall.at(17, 10)),
         ("greeter2", hall.at(13, 50), hall.at(20, 40)),
+        ("admin2", hall.at(11, 52), hall.at(21, 5)),
     ):
         hall.later(arrive, partial(_clock_in, hall, username))
         hall.later(leave, partial(_clock_out, hall, username))
@@ -338,12 +438,22 @@ def _simulate(hall: _Hall, *, name: str, region: str, customers: int) -> None:
         hall.later(arrival, lambda now: _customer(hall, now))
 
     # Complaints through the day.
-    for _ in range(max(3, customers // 150)):
+    for n in range(max(3, customers // 150)):
         at = opening + timedelta(seconds=rng.random() * (span - 4 * 3600))
-        hall.later(at, lambda now: _complaint(hall, now))
+        hall.later(at, partial(_complaint, hall, n))
 
-    # Closing: the greeter lets the last waiting customers go; staff clock out.
+    # Appointments, stock work, fire safety, training and faults.
+    for booked, slot, service, customer, fate in APPOINTMENTS:
+        when = hall.at(booked.hour, booked.minute)
+        hall.later(when, partial(_book, hall, slot, service, customer, fate))
+    _stock_work(hall)
+    _safety_and_training(hall)
+    _faults(hall)
+
+    # Closing: the greeter lets the last waiting customers go; staff clock out; the late admin
+    # counts the stock.
     hall.later(hall.at(20, 30), lambda now: _close_hall(hall, now))
+    hall.later(hall.at(20, 35), partial(_count, hall))
 
     while hall.agenda:
         when, _, step = heapq.heappop(hall.agenda)
@@ -480,17 +590,26 @@ def _done(hall: _Hall, clerk: _Clerk, ticket: Any, now: datetime) -> None:
     outcome = rng.choices(list(OUTCOME_WEIGHTS), weights=list(OUTCOME_WEIGHTS.values()))[0]
     hall.run(who, now, lambda c: queue.finish(c, tid, FinishIn(outcome=outcome)))
     next_call = now + timedelta(seconds=rng.randint(20, 60))
+    lines: list[SaleLineIn] = []
     if rng.random() < 0.3:
         lines = [
             SaleLineIn(sku=sku, qty=rng.choice([1, 1, 1, 2]))
             for sku in rng.sample([s for s, *_ in ITEMS[:7]], rng.choice([1, 1, 2]))
         ]
-        hall.later(
-            now + timedelta(seconds=20),
-            lambda t: hall.run(
-                who, t, lambda c: inventory.sell(c, SaleIn(lines=lines, ticket_id=tid))
-            ),
-        )
+    phone: str | None = None  # the model the customer wants, sold by IMEI if one is left
+    sim = False  # a new line gets the next SIM card of the pack, by ICCID
+    if outcome == "completed" and ticket.category == "device_purchase" and rng.random() < 0.5:
+        phone = rng.choice(PHONES)
+    if outcome == "completed" and ticket.category == "new_line" and rng.random() < 0.5:
+        sim = True
+    if lines or phone is not None or sim:
+        hall.later(now + timedelta(seconds=20), partial(_sell, hall, who, tid, lines, phone, sim))
+        next_call += timedelta(seconds=30)
+    after_sales = outcome == "completed" and ticket.category == "after_sales"
+    brought_back = _brought_back(hall, tid) if after_sales and now >= hall.at(11) else None
+    if brought_back is not None:
+        take_back = partial(inventory.return_stock, cmd=brought_back)
+        hall.later(now + timedelta(seconds=25), partial(_step, hall, who, take_back))
         next_call += timedelta(seconds=30)
     if rng.random() < 0.7:
         score = rng.choice([5, 5, 5, 5, 4, 4, 4, 3, 2, 1])
@@ -525,7 +644,10 @@ def _customer(hall: _Hall, now: datetime) -> None:
         )
 
 
-def _complaint(hall: _Hall, now: datetime) -> None:
+def _complaint(hall: _Hall, n: int, now: datetime) -> None:
+    """The ``n``-th complaint of the day: every third is escalated to the manager (the second
+    of the day on to the region too), and every third from the third on is resolved, found
+    unsatisfactory by the customer, reopened and resolved again."""
     rng = hall.rng
     category = rng.choice(COMPLAINTS)
     opened = hall.run(
@@ -547,7 +669,67 @@ def _complaint(hall: _Hall, now: datetime) -> None:
         (rng.randint(5, 20), "manager", lambda c: complaints.assign(c, cid, hall.users[owner])),
         (rng.randint(5, 30), owner, lambda c: complaints.respond(c, cid, "已当面致歉并说明情况")),
     ]
-    if rng.random() < 0.7:
+    if n % 3 == 1:
+        steps += [
+            (
+                rng.randint(5, 20),
+                owner,
+                lambda c: complaints.escalate(
+                    c, cid, EscalateIn(level="manager", reason="客户要求厅长出面处理")
+                ),
+            )
+        ]
+    if n == 1:
+        steps += [
+            (
+                rng.randint(20, 40),
+                "manager",
+                lambda c: complaints.escalate(
+                    c, cid, EscalateIn(level="region", reason="涉及计费系统，需区域协调核查")
+                ),
+            )
+        ]
+    if n % 3 == 2:
+        rating = rng.choice([4, 5])
+        steps += [
+            (
+                rng.randint(20, 90),
+                owner,
+                lambda c: complaints.resolve(
+                    c, cid, ResolveIn(remedy="当面致歉并赠送流量包", verified=True)
+                ),
+            ),
+            (
+                rng.randint(10, 40),
+                "manager",
+                lambda c: complaints.record_feedback(
+                    c,
+                    cid,
+                    FeedbackIn(satisfied=False, rating=2, comment="补救不到位，仍不满意"),
+                ),
+            ),
+            (
+                5,
+                owner,
+                lambda c: complaints.reopen(c, cid, "回访不满意，客户要求退还多收费用"),
+            ),
+            (
+                rng.randint(30, 120),
+                owner,
+                lambda c: complaints.resolve(
+                    c, cid, ResolveIn(remedy="退还多收费用并赠送话费券", verified=True)
+                ),
+            ),
+            (
+                rng.randint(10, 60),
+                "manager",
+                lambda c: complaints.record_feedback(
+                    c, cid, FeedbackIn(satisfied=True, rating=rating)
+                ),
+            ),
+            (5, "manager", lambda c: complaints.close(c, cid, "二次处理后结案")),
+        ]
+    elif rng.random() < 0.7:
         rating = rng.choice([4, 5])
         steps += [
             (
@@ -586,3 +768,341 @@ def _close_hall(hall: _Hall, now: datetime) -> None:
             now,
             partial(queue.cancel, ticket_id=row.ticket_id, cmd=CancelIn(reason="walkout")),
         )
+
+
+# ---------------------------------------------------------------- serialised stock
+
+
+def _serials(prefix: str, start: int, count: int) -> list[str]:
+    """``count`` serials in a run from ``start``: ``prefix``, a running number, a Luhn check
+    digit; an 8-digit type allocation code gives 15-digit IMEIs, an 8-digit ``8986…`` card batch
+    20-digit ICCIDs."""
+    width = 6 if not prefix.startswith("89") else 11
+    return [_luhn(f"{prefix}{n:0{width}d}") for n in range(start, start + count)]
+
+
+def _luhn(body: str) -> str:
+    """``body`` with its Luhn check digit appended."""
+    return next(body + d for d in "0123456789" if inventory.luhn_ok(body + d))
+
+
+def _sell(
+    hall: _Hall,
+    who: str,
+    tid: UUID,
+    lines: list[SaleLineIn],
+    phone: str | None,
+    sim: bool,
+    now: datetime,
+) -> None:
+    """A sale at the desk: accessories, the phone wanted (or another model still in stock, or
+    none when all are gone), a SIM card for a new line."""
+    lines = list(lines)
+    sold: tuple[str, str] | None = None
+    if phone is not None:
+        for sku in (phone, *(p for p in PHONES if p != phone)):
+            left = hall.in_stock(sku)
+            if left:
+                sold = (sku, hall.rng.choice(left))
+                lines.append(SaleLineIn(sku=sku, serial=sold[1]))
+                break
+    if sim:
+        cards = hall.in_stock(SIM_SKU)
+        if cards:
+            lines.append(SaleLineIn(sku=SIM_SKU, serial=cards[0]))
+    if not lines:
+        return
+    hall.run(who, now, lambda c: inventory.sell(c, SaleIn(lines=lines, ticket_id=tid)))
+    if sold is not None:
+        hall.sold_phones.append(sold)
+
+
+def _brought_back(hall: _Hall, tid: UUID) -> ReturnIn | None:
+    """What an after-sales customer returns, if anything is left to return today: a phone sold
+    earlier (7-day return) once there is one, a faulty charger; one of each a day."""
+    if "phone" not in hall.returned and hall.sold_phones:
+        hall.returned.add("phone")
+        sku, imei = hall.sold_phones.pop(hall.rng.randrange(len(hall.sold_phones)))
+        line = ReturnLineIn(sku=sku, serials=[imei])
+        reason = "7天无理由退货：颜色不满意，包装配件齐全"
+    elif "charger" not in hall.returned:
+        hall.returned.add("charger")
+        line = ReturnLineIn(sku="CHARGER-20W", qty=1)
+        reason = "充电器无法充电，质量问题退货"
+    else:
+        return None
+    return ReturnIn(reason=reason, lines=[line], ticket_id=tid)
+
+
+def _stock_work(hall: _Hall) -> None:
+    """The admins' day: a transfer out and one in, a write-off, two adjustments for the manager."""
+    rng = hall.rng
+    others = [s for s in ("S002", "S003", "S004") if s != hall.ctx.store_id]
+    hall.later(hall.at(10, 30), partial(_transfer_out, hall, others[0]))
+    hall.later(hall.at(11, 15), partial(_write_off, hall))
+    reference = f"TR-{others[1]}-{rng.randrange(16**8):08X}"
+    cards = _serials("89860022", rng.randrange(10_000), 10)  # another batch than ours
+    transfer_in = TransferInIn(
+        from_store=others[1],
+        reference=reference,
+        lines=[LineIn(sku="POWERBANK", qty=10), LineIn(sku=SIM_SKU, serials=cards)],
+        note="兄弟厅调拨补货",
+    )
+    hall.later(
+        hall.at(14, 20),
+        partial(_step, hall, "admin2", partial(inventory.transfer_in, cmd=transfer_in)),
+    )
+    hall.later(hall.at(15, 20), partial(_adjustment, hall, "POWERBANK", 2, approve=True))
+    hall.later(hall.at(15, 25), partial(_adjustment, hall, "CASE-01", -5, approve=False))
+
+
+def _transfer_out(hall: _Hall, to_store: str, now: datetime) -> None:
+    lines = [LineIn(sku="CHARGER-20W", qty=20)]
+    phones = hall.in_stock("PHONE-MI")[:3]
+    if phones:
+        lines.append(LineIn(sku="PHONE-MI", serials=phones))
+    cmd = TransferOutIn(to_store=to_store, lines=lines, note="区域调拨：支援新店开业")
+    hall.run("admin1", now, partial(inventory.transfer_out, cmd=cmd))
+
+
+def _write_off(hall: _Hall, now: datetime) -> None:
+    lines = [LineIn(sku="FILM-01", qty=3)]
+    phones = hall.in_stock("PHONE-HW")
+    if phones:
+        lines.append(LineIn(sku="PHONE-HW", serials=[phones[-1]]))
+    cmd = WriteOffIn(reason="贴膜时破损；展示样机跌落屏幕碎裂", lines=lines)
+    hall.run("admin1", now, partial(inventory.write_off, cmd=cmd))
+
+
+def _adjustment(hall: _Hall, sku: str, delta: int, now: datetime, *, approve: bool) -> None:
+    """The admin asks; the manager decides within the half hour."""
+    reason = "到货清点多出 2 个，送货单漏记" if delta > 0 else "货架少 5 个，疑似丢失"
+    cmd = AdjustmentIn(sku=sku, delta=delta, reason=reason)
+    asked = hall.run("admin1", now, partial(inventory.request_adjustment, cmd=cmd))
+    aid = asked.adjustment_id
+    decide: Callable[[Ctx], Any]
+    if approve:
+        decide = partial(inventory.approve_adjustment, adjustment_id=aid, note="已核对送货单")
+    else:
+        decide = partial(inventory.reject_adjustment, adjustment_id=aid, note="先盘点再调整")
+    hall.later(
+        now + timedelta(minutes=hall.rng.randint(10, 30)), partial(_step, hall, "manager", decide)
+    )
+
+
+def _count(hall: _Hall, now: datetime) -> None:
+    """The closing count (闭店盘点) of every item: a few accessories short or over, one phone
+    missing, one SIM card found that was never booked in."""
+    rng = hall.rng
+    opened = hall.run("admin2", now, partial(inventory.open_count, cmd=CountIn(note="闭店盘点")))
+    cid = opened.count_id
+    accessories = [sku for sku, _, category, _ in ITEMS if category == "accessory"]
+    *short, over = rng.sample(accessories, 3)
+    missing_phone = rng.choice(PHONES)
+    # A card of our own batch that never reached the books (the delivery's run is below 10,048).
+    stray = _serials(SERIALISED[-1][4], rng.randrange(20_000, 30_000), 1)[0]
+    t = now
+    for line in opened.lines:
+        variance = -rng.randint(1, 2) if line.sku in short else 1 if line.sku == over else 0
+        t += timedelta(seconds=rng.randint(40, 100))
+        hall.later(t, partial(_count_line, hall, cid, line.sku, variance, missing_phone, stray))
+    post = partial(inventory.post_count, count_id=cid)
+    hall.later(t + timedelta(minutes=4), partial(_step, hall, "admin2", post))
+
+
+def _count_line(
+    hall: _Hall,
+    cid: UUID,
+    sku: str,
+    variance: int,
+    missing_phone: str,
+    stray: str,
+    now: datetime,
+) -> None:
+    cmd: CountLineIn
+    if sku in PHONES or sku == SIM_SKU:
+        scanned = hall.in_stock(sku)
+        if sku == missing_phone and scanned:
+            scanned.pop(hall.rng.randrange(len(scanned)))
+        if sku == SIM_SKU:
+            scanned.append(stray)
+        cmd = CountLineIn(sku=sku, serials=scanned)
+    else:
+        on_hand = inventory.on_hand(hall.ctx.conn, hall.ctx.store_id, sku)
+        cmd = CountLineIn(sku=sku, counted=max(0, on_hand + variance))
+    hall.run("admin2", now, partial(inventory.record_count_line, count_id=cid, cmd=cmd))
+
+
+# ---------------------------------------------------------------- appointments
+
+
+def _book(
+    hall: _Hall,
+    slot: time,
+    category: ServiceCategory,
+    customer: str,
+    fate: Fate,
+    now: datetime,
+) -> None:
+    """A customer books by phone; what happens then is ``fate``."""
+    rng = hall.rng
+    starts = hall.at(slot.hour, slot.minute)
+    phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
+    cmd = AppointmentIn(
+        category=category,
+        slot_start=starts,
+        customer_name=customer,
+        customer_phone=phone,
+        note="电话预约",
+    )
+    booked = hall.run(hall.greeter_at(now), now, partial(queue.book, cmd=cmd))
+    aid = booked.appointment_id
+    if fate == "on_time":
+        at = starts - timedelta(minutes=rng.randint(5, 25))
+        hall.later(at, partial(_check_in, hall, aid))
+    elif fate == "late":
+        hall.later(starts + timedelta(minutes=rng.randint(3, 12)), partial(_check_in, hall, aid))
+    elif fate == "cancelled":
+        cancel = partial(
+            queue.cancel_appointment,
+            appointment_id=aid,
+            cmd=AppointmentCancelIn(reason="客户来电取消"),
+        )
+        at = starts - timedelta(minutes=rng.randint(40, 90))
+        hall.later(at, lambda t: hall.run(hall.greeter_at(t), t, cancel))
+    else:  # never came: marked once check-in has closed
+        no_show = partial(queue.appointment_no_show, appointment_id=aid)
+        at = starts + queue.CHECK_IN_LATE + timedelta(minutes=rng.randint(2, 10))
+        hall.later(at, lambda t: hall.run(hall.greeter_at(t), t, no_show))
+
+
+def _check_in(hall: _Hall, aid: UUID, now: datetime) -> None:
+    """The customer with an appointment arrives: a priority ticket, served like any other."""
+    hall.run(hall.greeter_at(now), now, partial(queue.check_in, appointment_id=aid))
+
+
+# ---------------------------------------------------------------- daily operations
+
+
+def _safety_and_training(hall: _Hall) -> None:
+    """A fire inspection in the morning, a training at noon, a fire drill in the afternoon."""
+    users = hall.users
+    inspection = FireInspectionIn(
+        day=hall.day,
+        inspector="消防安全员 王工",
+        passed=False,
+        issues=["2号安全出口前堆放纸箱", "1号灭火器压力表指针偏低"],
+        note="纸箱已当场清理，灭火器已报更换",
+    )
+    hall.later(
+        hall.at(10, 5),
+        partial(_step, hall, "admin1", partial(ops.record_fire_inspection, cmd=inspection)),
+    )
+    drill = FireDrillIn(
+        day=hall.day,
+        start_time=time(15),
+        end_time=time(15, 15),
+        scenario="模拟配电箱冒烟：切断电源、引导顾客疏散、使用灭火器",
+        participants=[
+            users[u]
+            for u in ("manager", "greeter2", "tech1", "admin1", "admin2", "clerk06", "clerk07")
+        ],
+        conducted_by="admin1",
+        findings="疏散用时 3 分钟；2 名新员工不熟悉灭火器使用，安排复训",
+    )
+    hall.later(
+        hall.at(15, 30), partial(_step, hall, "admin1", partial(ops.record_fire_drill, cmd=drill))
+    )
+    hall.later(hall.at(7, 32), partial(_training, hall))
+
+
+def _training(hall: _Hall, now: datetime) -> None:
+    """Planned before opening for the noon hand-over; attendance taken after it."""
+    users = hall.users
+    invited = ["clerk01", "clerk02", "clerk03", "clerk04", "clerk05", "greeter1", "tech1"]
+    plan = TrainingIn(
+        topic="5G 新套餐与终端合约政策",
+        kind="product",
+        day=hall.day,
+        start_time=time(12, 30),
+        duration_min=30,
+        trainer="区域培训师 李老师",
+        invited=[users[u] for u in invited],
+    )
+    planned = hall.run("admin1", now, partial(ops.plan_training, cmd=plan))
+    sid = planned.session_id
+    attended = [
+        AttendanceEntryIn(user_id=users[u], status="present")
+        for u in ("clerk01", "clerk02", "clerk03", "clerk04", "greeter1")
+    ]
+    attended += [
+        AttendanceEntryIn(user_id=users["clerk05"], status="excused", note="窗口值班"),
+        AttendanceEntryIn(user_id=users["tech1"], status="absent", note="设备维修未到"),
+        AttendanceEntryIn(user_id=users["clerk06"], status="present", note="自愿旁听"),
+    ]
+    record = partial(ops.record_attendance, session_id=sid, entries=attended)
+    hall.later(hall.at(13, 5), partial(_step, hall, "admin1", record))
+    complete = partial(ops.complete_training, session_id=sid)
+    hall.later(hall.at(13, 6), partial(_step, hall, "admin1", complete))
+
+
+def _faults(hall: _Hall) -> None:
+    """A jammed printer taken on and repaired; the queue machine fixed at once, failing again
+    later in the afternoon, and repaired for good."""
+    printer = FaultIn(
+        kind="printer",
+        asset_name="3号窗口打印机",
+        asset_tag="PRN-003",
+        description="打印机卡纸，无法打印业务单据",
+    )
+    _fault(
+        hall,
+        hall.at(9, 40),
+        "clerk03",
+        printer,
+        [
+            (12, lambda f: partial(ops.start_repair, fault_id=f, note="到场检查")),
+            (
+                25,
+                lambda f: partial(ops.repair_fault, fault_id=f, resolution="清理卡纸，更换搓纸轮"),
+            ),
+        ],
+    )
+    kiosk = FaultIn(
+        kind="queue_machine",
+        asset_name="大厅取号机",
+        asset_tag="QM-001",
+        description="取号机不出票，顾客无法取号",
+        severity="high",
+    )
+    _fault(
+        hall,
+        hall.at(14, 20),
+        "greeter2",
+        kiosk,
+        [
+            (15, lambda f: partial(ops.repair_fault, fault_id=f, resolution="更换热敏纸卷")),
+            (75, lambda f: partial(ops.reopen_fault, fault_id=f, reason="再次卡纸不出票")),
+            (5, lambda f: partial(ops.start_repair, fault_id=f)),
+            (35, lambda f: partial(ops.repair_fault, fault_id=f, resolution="更换打印头，已测试")),
+        ],
+    )
+
+
+def _fault(
+    hall: _Hall,
+    at: datetime,
+    reporter: str,
+    cmd: FaultIn,
+    steps: list[tuple[int, Callable[[UUID], Callable[[Ctx], Any]]]],
+) -> None:
+    """Reported by ``reporter`` at ``at``; then each step by technical support, minutes apart."""
+
+    def report(now: datetime) -> None:
+        fid = hall.run(reporter, now, partial(ops.report_fault, cmd=cmd)).fault_id
+        t = now
+        for minutes, command in steps:
+            t += timedelta(minutes=minutes)
+            hall.later(t, partial(_step, hall, "tech1", command(fid)))
+
+    hall.later(at, report)
