@@ -1,7 +1,7 @@
 """Store node API benchmark: a mixed tablet workload against a real store node, compared in the
 same run with a bare Litestar JSON endpoint served the same way (uvicorn, uvloop, httptools).
 
-    python bench/store_api.py [--seconds 10] [--concurrency 16] [--rate 50]
+    python bench/store_api.py [--seconds 10] [--concurrency 16] [--rate 50] [--rounds 5]
 
 Prints requests/s and p50/p99 latency for: the bare endpoint at peak, the store node at peak
 (closed loop, every request a durable write or a read of the live queue), and the store node at
@@ -9,6 +9,8 @@ a steady ``--rate`` (open loop: latency is measured from when each request was d
 answer is not hidden by the next request waiting for it). Everything runs on loopback, so
 each line also says how busy the client and the server process were (CPU seconds per wall
 second, 1.00 = one core): on a small machine the client can be the limit, not the server.
+The two peak figures are measured in turns, ``--rounds`` slices each, so that load from other
+work on a shared machine weighs on both alike and their ratio stays comparable across runs.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ class Stats:
     errors: dict[str, int] = field(default_factory=dict)
     started: float = 0.0
     ended: float = 0.0
+    wall: float = 0.0
+    """Seconds measured (the sum of the slices, when merged)."""
     client_cpu: float | None = None
     """CPU seconds the benchmark process used while timed (not logging in: Argon2 is slow)."""
     server_cpu: float | None = None
@@ -81,20 +85,38 @@ class Stats:
 
     def stop(self) -> None:
         self.ended = time.perf_counter()
+        self.wall = self.ended - self.started
         client, server = self._cpu_at_start
         self.client_cpu = time.process_time() - client
         server_now = process_cpu(self.server_pid)
         if server is not None and server_now is not None:
             self.server_cpu = server_now - server
 
+    @classmethod
+    def merged(cls, parts: list[Stats]) -> Stats:
+        """The slices of one measurement taken in turns (see ``--rounds``), as one."""
+        out = cls(server_pid=parts[0].server_pid)
+        out.client_cpu = out.server_cpu = 0.0
+        for part in parts:
+            out.latencies += part.latencies
+            for k, v in part.errors.items():
+                out.errors[k] = out.errors.get(k, 0) + v
+            out.wall += part.wall
+            out.client_cpu += part.client_cpu or 0.0
+            if part.server_cpu is None:
+                out.server_cpu = None
+            elif out.server_cpu is not None:
+                out.server_cpu += part.server_cpu
+        return out
+
     def line(self, label: str) -> str:
         lat = sorted(self.latencies)
         n = len(lat)
-        rps = n / (self.ended - self.started)
+        wall = self.wall
+        rps = n / wall
         p50 = lat[n // 2] * 1000 if n else float("nan")
         p99 = lat[min(n - 1, int(n * 0.99))] * 1000 if n else float("nan")
         errs = f"  unexpected={self.errors}" if self.errors else ""
-        wall = self.ended - self.started
         cpu = ""
         if self.client_cpu is not None:
             cpu += f"   cpu client {self.client_cpu / wall:.2f}"
@@ -107,7 +129,7 @@ class Stats:
 
     @property
     def rps(self) -> float:
-        return len(self.latencies) / (self.ended - self.started)
+        return len(self.latencies) / self.wall
 
 
 def process_cpu(pid: int) -> float | None:
@@ -412,10 +434,16 @@ async def main(args: argparse.Namespace) -> None:
             f"{platform.python_version()}, {platform.machine()}; client, servers on loopback"
         )
         await run_bare(bare_url, args.concurrency, 1, bare.pid)  # warm-up
-        bare_stats = await run_bare(bare_url, args.concurrency, args.seconds, bare.pid)
-        print(bare_stats.line(f"bare litestar POST, {args.concurrency} conns"))
         await run_store(node_url, windows, clerk_ids, 1, None, node.pid)  # warm-up
-        peak = await run_store(node_url, windows, clerk_ids, args.seconds, None, node.pid)
+        # Bare and store in turns, slice by slice: on a shared machine both then see the same
+        # background load, and their ratio stays meaningful when the absolute figures do not.
+        slice_ = args.seconds / args.rounds
+        bare_parts, peak_parts = [], []
+        for _ in range(args.rounds):
+            bare_parts.append(await run_bare(bare_url, args.concurrency, slice_, bare.pid))
+            peak_parts.append(await run_store(node_url, windows, clerk_ids, slice_, None, node.pid))
+        bare_stats, peak = Stats.merged(bare_parts), Stats.merged(peak_parts)
+        print(bare_stats.line(f"bare litestar POST, {args.concurrency} conns"))
         print(peak.line(f"store node mixed, {args.concurrency} conns"))
         steady = await run_store(node_url, windows, clerk_ids, args.seconds, args.rate, node.pid)
         print(steady.line(f"store node mixed, steady {args.rate:g}/s"))
@@ -435,4 +463,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="bare and store peak measured in turns, this often"
+    )
     uvloop.run(main(parser.parse_args()))

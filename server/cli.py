@@ -272,6 +272,7 @@ def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: s
     """Serve the tablet API of the store node in DATA_DIR."""
     import uvicorn
 
+    from server.gc_tuning import tune_for_serving
     from server.store.app import create_app
     from server.store.sync_service import SyncSettings
 
@@ -289,6 +290,7 @@ def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: s
         raise click.ClickException(exc.detail) from exc
     except ValueError as exc:  # a bad HALLSYNC_SYNC_* setting
         raise click.ClickException(str(exc)) from exc
+    tune_for_serving()
     uvicorn.run(
         app,
         host=settings.host,
