@@ -54,7 +54,11 @@ def make_engine(path: Path, *, pool_size: int = 8) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.info.pop("begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # Straight on the driver: every read and every write batch begins here, and a
+        # statement through SQLAlchemy costs several times what SQLite takes to begin.
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute(f"BEGIN {mode}")
 
     return engine
 

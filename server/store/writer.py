@@ -132,13 +132,14 @@ class _Helper:
 
     async def run(self, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` in the helper thread and wait for its result."""
+        return await self.submit(fn)
+
+    def submit(self, fn: Callable[[], Any]) -> asyncio.Future[Any]:
+        """Queue ``fn`` for the helper thread, after what is queued, now; its future result
+        (on the running event loop)."""
         future = asyncio.get_running_loop().create_future()
         self._queue.put((fn, future))
-        return await future
-
-    def submit(self, fn: Callable[[], Any]) -> None:
-        """Run ``fn`` in the helper thread after what is queued; do not wait for it."""
-        self._queue.put((fn, None))
+        return future
 
     def close(self) -> None:
         """Finish what is queued, then stop the thread."""
@@ -201,6 +202,8 @@ class Writer:
         """One thread for what may block: BEGIN IMMEDIATE, COMMIT, recovery. In order."""
         self._conn: Connection | None = None
         self._tx: Any = None
+        self._reloading: asyncio.Future[Any] | None = None
+        """The helper's reload of the log state after an unexpected failure, if under way."""
         self._new_keys: dict[tuple[str, str], dict[str, Any]] = {}
         """Idempotency-Keys the current batch answered, stored together before it commits."""
         self._log: EventLog | None = None
@@ -359,6 +362,9 @@ class Writer:
         started = time.perf_counter()
         try:
             try:
+                if self._reloading is not None:  # after a failure: the log state is reloaded
+                    reloading, self._reloading = self._reloading, None
+                    await reloading  # (``_reload`` logs its own failures; it never raises)
                 if self._tx is None:  # else the last COMMIT began it
                     await self._in_io(self._begin)
                 self._run_batch(batch)
@@ -409,8 +415,11 @@ class Writer:
             ):
                 job.result = err
         self._answer(batch)
+        # Whatever transaction is open is the reload's to roll back (a COMMIT still under way
+        # may even begin one): the next batch waits for the reload, then begins its own.
+        self._tx = None
         if self._io is not None:
-            self._io.submit(self._reload)  # runs after whatever the helper is doing now
+            self._reloading = self._io.submit(self._reload)  # after what the helper does now
 
     def _run_batch(self, batch: list[_Job]) -> None:
         """Run each command of the batch in its savepoint, in the open transaction."""
