@@ -37,6 +37,13 @@ def _find_statement(table: sa.Table, key_col: Any) -> sa.Select[Any]:
     )
 
 
+def one_of(column: Any, values: Iterable[Any]) -> Any:
+    """``column IN (constants)`` for a statement built once: as ``column = a OR column = b``
+    with ordinary bound values. (An IN list of Python values is an "expanding" parameter that
+    SQLAlchemy renders anew on every execution; SQLite plans both forms alike.)"""
+    return sa.or_(*(column == v for v in values))
+
+
 def find_row(conn: Connection, table: sa.Table, store_id: str, key_col: Any, key: Any) -> Any:
     """The store's row of ``table`` whose ``key_col`` is ``key``, or None."""
     return conn.execute(_find_statement(table, key_col), {"store_id": store_id, "key": key}).first()

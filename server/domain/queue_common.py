@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from schema.events.queue import SERVICE_CATEGORIES, ServiceCategory, WindowKind
 from schema.tables.queue import queue_appointments, queue_tickets, queue_windows
-from server.domain.common import actor_role, find_row, row_or_404
+from server.domain.common import actor_role, find_row, one_of, row_or_404
 from server.domain.context import Ctx
 from server.errors import Forbidden, ValidationFailed
 from server.privacy import hash_contact, is_mobile, mask_phone
@@ -97,7 +97,7 @@ def appointment_row(conn: Connection, store_id: str, appointment_id: UUID) -> An
 _ACTIVE_AT_WINDOW = sa.select(queue_tickets).where(
     queue_tickets.c.store_id == sa.bindparam("store_id"),
     queue_tickets.c.window_id == sa.bindparam("window_id"),
-    queue_tickets.c.status.in_(ACTIVE),
+    one_of(queue_tickets.c.status, ACTIVE),
 )
 
 

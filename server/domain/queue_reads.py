@@ -25,7 +25,7 @@ from schema.api.queue import (
 )
 from schema.events.queue import CATEGORY_LETTERS, SERVICE_CATEGORIES, ServiceCategory, WindowKind
 from schema.tables.queue import queue_appointments, queue_tickets, queue_windows
-from server.domain.common import elapsed_seconds, store_today
+from server.domain.common import elapsed_seconds, one_of, store_today
 from server.domain.queue_common import (
     ACTIVE,
     CHECK_IN_EARLY,
@@ -199,7 +199,7 @@ _WITH_CURRENT_TICKET = w.outerjoin(
     sa.and_(
         t.c.store_id == w.c.store_id,
         t.c.window_id == w.c.window_id,
-        t.c.status.in_(ACTIVE),
+        one_of(t.c.status, ACTIVE),
     ),
 )
 _WINDOWS = sa.select(w, *_CURRENT_TICKET).select_from(_WITH_CURRENT_TICKET)
