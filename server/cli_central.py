@@ -107,6 +107,7 @@ def central_serve(
 
     from server.central.app import create_app
     from server.central.node import read_secrets
+    from server.gc_tuning import tune_for_serving
     from sync.frames import MAX_FRAME
 
     settings = CentralSettings.from_env(
@@ -120,6 +121,7 @@ def central_serve(
     url = _url(settings.data_dir)
     secrets = _run(read_secrets(url))
     app = create_app(url, secrets, hq_poll=settings.hq_poll_seconds)
+    tune_for_serving()
     uvicorn.run(
         app,
         host=settings.host,
