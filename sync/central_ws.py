@@ -1,10 +1,11 @@
 """Central's side of the sync websocket: Litestar glue around ``sync.server.ServerSession``.
 
 The route authenticates the upgrade request (``Authorization: Bearer <credential>``), then
-runs one session per connection: decode each binary frame, feed it to the session, carry out
-what the session asks for through the storage port, send the frames it returns. A second task
-looks for new HQ events whenever the replica's ``Wakeup`` fires (a publish on this replica, or
-a PostgreSQL NOTIFY from any), and every ``hq_poll`` seconds in case a wake-up was lost.
+runs one session per connection: a reader decodes each binary frame and feeds it to the
+session, a worker carries out what the session asks for through the storage port and sends the
+frames it returns. A third task looks for new HQ events whenever the replica's ``Wakeup`` fires
+(a publish on this replica, or a PostgreSQL NOTIFY from any), and every ``hq_poll`` seconds in
+case a wake-up was lost.
 Protocol errors become an ``Error`` frame and a close code (``sync.errors``); anything else
 that goes wrong while storing closes this one connection as ``Unavailable`` (the store retries
 later). Nothing is shared between connections, so one store's failure never touches another's.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -164,7 +166,14 @@ def _reason(message: str) -> str:
 
 
 class _Connection:
-    """One store's websocket: a reader task and an HQ poller around one session."""
+    """One store's websocket: a reader task and an HQ poller feeding one session, and a worker
+    carrying out what the session asks for.
+
+    The reader keeps reading while an ingest runs, so the pushes that arrive meanwhile (the
+    store keeps up to four in flight) are stored together by the next ingest: under load a
+    store's events go in runs of a few pushes, not one push per transaction. At most one
+    ingest's worth of events waits to be stored (then the reader waits: the socket's buffers
+    push back on the store)."""
 
     def __init__(
         self,
@@ -181,14 +190,18 @@ class _Connection:
         self.hq_poll = hq_poll
         self.max_frame = max_frame
         self.wakeup = wakeup
-        self.lock = anyio.Lock()  # the session is fed by one task at a time
+        self.work = Wakeup()
+        """Fired when the session may have something for the worker to do."""
+        self.worked = Wakeup()
+        """Fired when the worker has done what the session asked."""
         self.saved_hq: int | None = None
 
     async def serve(self) -> None:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._poll, tg.cancel_scope)
-            await self._read()
-            tg.cancel_scope.cancel()
+            tg.start_soon(self._poll)
+            tg.start_soon(self._read)
+            await self._work()
+            tg.cancel_scope.cancel()  # the reader and the poller, waiting
         error = self.session.close_with
         if error is not None:
             log.info(
@@ -201,28 +214,38 @@ class _Connection:
             )
 
     async def _read(self) -> None:
-        while self.session.state != "closed":
+        s = self.session
+        while s.state != "closed":
+            done = self.worked.generation
+            if s.backlog >= s.max_ingest_events:
+                await self.worked.wait(done, math.inf)
+                continue
             try:
                 message = await self.socket.receive()
             except WebSocketDisconnect:
                 message = {"type": "websocket.disconnect", "code": 1006}
-            if message["type"] != "websocket.receive":
-                self.session.receive_disconnect()
-                return
-            async with self.lock:
+            if message["type"] == "websocket.receive":
                 self._feed(message.get("bytes"))
-                await self._pump()
+            else:
+                s.receive_disconnect()
+            self.work.fire()
 
-    async def _poll(self, scope: anyio.CancelScope) -> None:
+    async def _poll(self) -> None:
         seen = self.wakeup.generation
         while True:
             seen = await self.wakeup.wait(seen, self.hq_poll)
-            async with self.lock:
-                self.session.hq_available()
-                await self._pump()
-            if self.session.state == "closed":
-                scope.cancel()
-                return
+            self.session.hq_available()
+            self.work.fire()
+
+    async def _work(self) -> None:
+        """Carry out what the session asks for whenever it may ask for something, until it is
+        closed. Never cancelled half-way: an ingest running when the store goes away still
+        commits (or not) as a whole, and a later connection finds what it stored."""
+        seen = -1
+        while self.session.state != "closed":
+            seen = await self.work.wait(seen, math.inf)
+            await self._pump()
+            self.worked.fire()
 
     def _feed(self, data: bytes | None) -> None:
         s = self.session

@@ -250,6 +250,11 @@ class ServerSession:
         adapter remembers it started the load)."""
         return self.state == "loading"
 
+    @property
+    def backlog(self) -> int:
+        """Events received and not yet handed to an ingest."""
+        return len(self._pending)
+
     def ingest_request(self) -> IngestRequest | None:
         """The next run of events to store, when none is being stored."""
         if self.state != "ready" or self._ingesting or not self._pending:

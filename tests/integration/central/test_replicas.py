@@ -21,7 +21,7 @@ from tests.integration.central.conftest import (
     open_app,
     publish_raw,
 )
-from tests.integration.central.test_ws import hello, push, recv, status, sync
+from tests.integration.central.test_ws import acks_until, hello, push, recv, status, sync
 
 
 @pytest.fixture
@@ -73,8 +73,8 @@ def test_two_connections_of_one_store_on_two_replicas_store_each_event_once(
             for first in range(1, 41, 10):
                 push(one, first, raws[first - 1 : first + 9])
                 push(two, first, raws[first - 1 : first + 9])
-            last_one: Any = [recv(one) for _ in range(4)][-1]
-            last_two: Any = [recv(two) for _ in range(4)][-1]
+            last_one: Any = acks_until(one, 40)[-1]
+            last_two: Any = acks_until(two, 40)[-1]
         assert last_one == Ack(seq=40) and last_two == Ack(seq=40)
         s = status(a, "S001")
         assert (s["high_water"], s["quarantined"]) == (40, 0)
