@@ -22,7 +22,7 @@ from schema.events.store import (
     StoreRulesSet,
 )
 from schema.tables.core import credentials, staff, store_info
-from server.domain.common import upsert
+from server.domain.common import find_row, upsert
 from server.domain.context import Ctx
 from server.domain.projection import projects
 from server.errors import Conflict, NotFound, ValidationFailed
@@ -80,34 +80,43 @@ def _staff_added(conn: Connection, e: StaffAdded) -> None:
     # add the same member again (to more stores, or with a new name or role): that refreshes the
     # roster row of someone still active, but never brings back someone who left (only the hall
     # manager does, with a new password) nor takes another member's user name.
-    same = conn.execute(
-        sa.select(staff.c.user_id, staff.c.active).where(
-            staff.c.store_id == e.store_id,
-            sa.or_(staff.c.user_id == e.user_id, staff.c.username == e.username),
-        )
-    ).all()
-    if not same:
+    # Two key lookups rather than one ``user_id = … OR username = …``: central folds a batch's
+    # writes together and can answer a key lookup itself, where the OR query is a round trip.
+    by_id = find_row(conn, staff, e.store_id, staff.c.user_id, e.user_id)
+    by_name = find_row(conn, staff, e.store_id, staff.c.username, e.username)
+    if by_id is None and by_name is None:
         conn.execute(
-            staff.insert().values(
-                store_id=e.store_id,
-                user_id=e.user_id,
-                username=e.username,
-                display_name=e.display_name,
-                role=e.role,
-                active=True,
-                created_at=e.at,
-            )
+            _INSERT_STAFF,
+            {
+                "store_id": e.store_id,
+                "user_id": e.user_id,
+                "username": e.username,
+                "display_name": e.display_name,
+                "role": e.role,
+                "active": True,
+                "created_at": e.at,
+            },
         )
         return
-    if len(same) > 1 or same[0].user_id != e.user_id:
+    if by_id is None or (by_name is not None and by_name.user_id != e.user_id):
         raise Conflict(f"user name {e.username!r} belongs to another staff member here")
-    if not same[0].active:
+    if not by_id.active:
         raise Conflict(f"{e.username} left this store; the hall manager reactivates them")
     conn.execute(
-        staff.update()
-        .where(staff.c.store_id == e.store_id, staff.c.user_id == e.user_id)
-        .values(display_name=e.display_name, role=e.role)
+        _UPDATE_STAFF,
+        {
+            "b_store_id": e.store_id,
+            "b_user_id": e.user_id,
+            "display_name": e.display_name,
+            "role": e.role,
+        },
     )
+
+
+_INSERT_STAFF = staff.insert()
+_UPDATE_STAFF = staff.update().where(
+    staff.c.store_id == sa.bindparam("b_store_id"), staff.c.user_id == sa.bindparam("b_user_id")
+)
 
 
 @projects(StaffRoleChanged)
