@@ -6,6 +6,7 @@ is the fold of the log: commutative per SKU, and identical when central replays 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -127,7 +128,13 @@ def _ledger_row(e: Event, **row: Any) -> dict[str, Any]:
 
 def _insert_all(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     if rows:
-        conn.execute(table.insert(), rows)
+        conn.execute(_insert_of(table), rows)
+
+
+@functools.cache
+def _insert_of(table: sa.Table) -> sa.Insert:
+    """``table.insert()``, built once (see ``server.domain.common``)."""
+    return table.insert()
 
 
 @dataclass(frozen=True)
