@@ -71,9 +71,7 @@ def _scope(user: HqUser, region: str | None) -> Any:
         if not user.sees(region):
             raise Forbidden(f"region {region!r} is outside your regions", region=region)
         return central_stores.c.region == region
-    if user.regions:
-        return central_stores.c.region.in_(user.regions)
-    return sa.true()
+    return user.store_scope()
 
 
 class HqAuthController(Controller):

@@ -19,7 +19,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from schema.tables.sync import hq_users
+from schema.tables.sync import central_stores, hq_users
 from server.central import db
 from server.errors import Conflict, Forbidden, ValidationFailed
 
@@ -39,6 +39,10 @@ class HqUser:
 
     def sees(self, region: str) -> bool:
         return not self.regions or region in self.regions
+
+    def store_scope(self) -> Any:
+        """SQL: the ``central_stores`` row is in the user's regions (true for every region)."""
+        return central_stores.c.region.in_(self.regions) if self.regions else sa.true()
 
 
 def _user(row: Any) -> HqUser:

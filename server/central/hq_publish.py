@@ -13,7 +13,6 @@ A retried publish with the same ``Idempotency-Key`` finds the event the first at
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,14 +30,13 @@ from schema.events import Event, encode, tag_of
 from schema.tables.sync import central_stores, hq_events
 from server.central import hq_log
 from server.central.hq_auth import HqUser
-from server.domain.context import free_text_fields
-from server.errors import BadRequest, Forbidden, IdempotencyMismatch, ValidationFailed
-from server.privacy import redact_text
+from server.domain.context import redact_free_text
+from server.errors import Forbidden, IdempotencyMismatch, ValidationFailed
+from server.idempotency import checked_key, fingerprint
 from sync.clock import HybridClock
 
 E = TypeVar("E", bound=Event)
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 HQ_STORE_ID = "*"
 HQ_DEVICE = "hq"
@@ -71,11 +69,6 @@ def addresses(audience: Any, target: Any) -> Any:
         sa.and_(audience == "region", central_stores.c.region == target),
         sa.and_(audience == "store", central_stores.c.store_id == target),
     )
-
-
-def visible(user: HqUser) -> Any:
-    """SQL: the ``central_stores`` row is in the user's regions."""
-    return central_stores.c.region.in_(user.regions) if user.regions else sa.true()
 
 
 async def resolve(conn: AsyncConnection, user: HqUser, data: Addressed) -> Addressee:
@@ -146,13 +139,9 @@ async def idempotency_of(request: Request[Any, Any, Any], key: str | None) -> Id
     and body, so the key cannot stand for another request."""
     if key is None:
         return None
-    if not 1 <= len(key) <= 255:
-        raise BadRequest("Idempotency-Key must be 1 to 255 characters", field="header")
+    key = checked_key(key)
     body = await request.body()
-    digest = hashlib.sha256(
-        b"\0".join([request.method.encode(), request.url.path.encode(), body])
-    ).hexdigest()
-    return Idempotency(key, digest)
+    return Idempotency(key, fingerprint(request.method, request.url.path, body))
 
 
 async def replay(
@@ -178,12 +167,7 @@ def stamp(
 ) -> E:
     """A typed HQ event, enveloped as a store node would: UUIDv7, HLC after ``newest_hlc``,
     UTC time, the HQ user as actor. Staff-typed text is masked as ``Ctx.emit`` masks it."""
-    for name in free_text_fields(event_type):
-        value = payload.get(name)
-        if isinstance(value, str):
-            payload[name] = redact_text(value)
-        elif isinstance(value, list):
-            payload[name] = [redact_text(v) if isinstance(v, str) else v for v in value]
+    redact_free_text(event_type, payload)
     hlc = HybridClock(newest_hlc).now(int(now.timestamp() * 1000))
     return event_type(
         id=uuid7(),
@@ -234,7 +218,7 @@ def visible_events(user: HqUser) -> Any:
         return sa.true()
     in_their_regions = (
         sa.select(central_stores.c.store_id)
-        .where(central_stores.c.store_id == hq_events.c.target, visible(user))
+        .where(central_stores.c.store_id == hq_events.c.target, user.store_scope())
         .exists()
     )
     return sa.or_(
@@ -264,7 +248,7 @@ async def delivery(
             stores,
             sa.and_(
                 stores.c.status == "active",
-                visible(user),
+                user.store_scope(),
                 addresses(hq_events.c.audience, hq_events.c.target),
             ),
         )

@@ -32,6 +32,7 @@ from schema.api.hq import (
 from schema.events import Event
 from schema.events.inventory import ItemDefined, ItemPriceChanged
 from schema.events.store import StaffAdded, StaffDeactivated, StaffRoleChanged, StoreRulesSet
+from server import idempotency
 from server.central import db, hq_checks, hq_log, hq_publish
 from server.central.context import central
 from server.central.hq_api import HqRequest, Limit, Offset
@@ -45,7 +46,7 @@ PUBLISHERS = requires("ops")
 """Who may publish: ops and admins (``requires`` always admits admins)."""
 
 IDEMPOTENCY_KEY = HeaderParameter(
-    name=hq_publish.IDEMPOTENCY_HEADER,
+    name=idempotency.HEADER,
     required=False,
     description="Any unique string (e.g. a UUID): a retry with the same key and body answers "
     "with the event the first attempt published instead of publishing another.",

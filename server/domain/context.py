@@ -42,6 +42,14 @@ def free_text_fields(event_type: type[Event]) -> tuple[str, ...]:
     return tuple(f.name for f in info.fields if _is_free_text(f.type))
 
 
+def redact_free_text(event_type: type[Event], payload: dict[str, Any]) -> None:
+    """Mask phone and ID numbers in the staff-typed text fields of an event's payload, in
+    place: for every event a node or HQ records."""
+    for name in free_text_fields(event_type):
+        if name in payload:
+            payload[name] = _redacted(payload[name])
+
+
 def _redacted(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value)
@@ -125,9 +133,7 @@ class Ctx:
 
     def emit(self, event_type: type[E], **payload: Any) -> E:
         """Append an event to the log and fold it into the projections, in this transaction."""
-        for name in free_text_fields(event_type):
-            if name in payload:
-                payload[name] = _redacted(payload[name])
+        redact_free_text(event_type, payload)
         event = self.log.append(
             self.conn, event_type, payload, actor=self.actor, device=self.device, now=self.now
         )

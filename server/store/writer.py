@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import queue
 import threading
@@ -47,6 +46,7 @@ from schema.tables.core import idempotency_keys
 from server.domain.context import Ctx
 from server.domain.log import EventLog
 from server.errors import HallsyncError, IdempotencyMismatch, StorageError
+from server.idempotency import fingerprint
 from server.store.db import begin_immediate
 from server.store.metrics import BATCH_SIZE, COMMANDS, COMMIT_SECONDS, EVENTS_APPENDED
 
@@ -77,8 +77,7 @@ class Idempotency:
 
     @staticmethod
     def of(key: str, username: str, method: str, path: str, body: bytes) -> Idempotency:
-        digest = hashlib.sha256(b"\0".join([method.encode(), path.encode(), body])).hexdigest()
-        return Idempotency(key=key, username=username, fingerprint=digest)
+        return Idempotency(key, username, fingerprint(method, path, body))
 
 
 @dataclass(frozen=True)
@@ -508,11 +507,6 @@ class Writer:
         cutoff = self.clock() - KEY_TTL
         conn.execute(idempotency_keys.delete().where(idempotency_keys.c.created_at < cutoff))
         self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
-
-    @staticmethod
-    def _resolve(job: _Job) -> None:
-        """Hand one job's result to its waiting request."""
-        Writer._answer([job])
 
     @staticmethod
     def _answer(batch: list[_Job]) -> None:

@@ -12,16 +12,15 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from sqlalchemy import Connection
 
+from server import idempotency
 from server.domain.context import Ctx
 from server.domain.paging import MAX_LIMIT
-from server.errors import BadRequest
 from server.store.auth import Roster, StaffUser
 from server.store.db import Reader
 from server.store.writer import Idempotency, Writer
 
 T = TypeVar("T")
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 DEVICE_HEADER = "X-Device-Id"
 
 AnyRequest = Request[StaffUser, Any, State]
@@ -75,11 +74,10 @@ async def submit(
     nothing new; the same key on a different request is refused with 422.
     """
     user = request.user
-    key = request.headers.get(IDEMPOTENCY_HEADER)
+    key = request.headers.get(idempotency.HEADER)
     idem = None
     if key is not None:
-        if not 1 <= len(key) <= 255:
-            raise BadRequest("Idempotency-Key must be 1 to 255 characters", field="header")
+        key = idempotency.checked_key(key)
         body = await request.body()
         idem = Idempotency.of(key, user.username, request.method, request.url.path, body)
     device = request.headers.get(DEVICE_HEADER, "tablet")[:64]

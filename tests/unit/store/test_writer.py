@@ -101,4 +101,4 @@ def test_an_answer_for_a_closed_event_loop_is_dropped(writer: Writer) -> None:
     job = _Job(rename("x"), "m", "t", 201, None, loop, loop.create_future())
     loop.close()
     job.result = Outcome(201, b"{}", replayed=False, events=[])
-    Writer._resolve(job)  # must not raise into the writer thread
+    Writer._answer([job])  # must not raise into the writer

@@ -1,0 +1,22 @@
+"""The ``Idempotency-Key`` header of the store's and central's POSTs: its limits, and the
+fingerprint that makes a retry "the same request" (so a key cannot stand for another one)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from server.errors import BadRequest
+
+HEADER = "Idempotency-Key"
+
+
+def checked_key(key: str) -> str:
+    """The header's value, if it is 1 to 255 characters; else 400 naming the header."""
+    if not 1 <= len(key) <= 255:
+        raise BadRequest("Idempotency-Key must be 1 to 255 characters", field="header")
+    return key
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """sha256 of the request's method, path and body."""
+    return hashlib.sha256(b"\0".join([method.encode(), path.encode(), body])).hexdigest()
