@@ -81,8 +81,9 @@ def store_init(
     replaces a dead one downloads the store's whole log from central and rebuilds from it.
 
     The manager's password comes from HALLSYNC_MANAGER_PASSWORD, or is asked for. The chain's
-    key for customer contact hashes comes from HALLSYNC_CONTACT_KEY (at least 16 characters);
-    without it the node makes its own, and a customer is recognised in this store only.
+    key for customer phone tokens comes from HALLSYNC_CONTACT_KEY (central's
+    DATA_DIR/contact.key, or a secret of at least 16 characters); without it the node makes its
+    own, and a customer is recognised in this store only. It is kept in DATA_DIR/contact.key.
     """
     from server.store.node import init_store
 

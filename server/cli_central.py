@@ -69,8 +69,9 @@ def central_init(data_dir: Path, database_url: str | None, admin: str) -> None:
     """Create central: its database schema, shared secrets and the first HQ admin.
 
     The admin's password comes from HALLSYNC_HQ_ADMIN_PASSWORD, or is asked for. The chain's
-    key for customer contact hashes comes from HALLSYNC_CONTACT_KEY (at least 16 characters) or
-    is generated; stores receive it when they enroll.
+    key for customer phone tokens comes from HALLSYNC_CONTACT_KEY (at least 16 characters) or
+    is generated; it is kept in DATA_DIR/contact.key (copy it to every replica's data
+    directory), never in the database; stores receive it when they enroll.
     """
     from server.central.db import resolve_url, write_config
     from server.central.node import init_central
@@ -85,6 +86,7 @@ def central_init(data_dir: Path, database_url: str | None, admin: str) -> None:
     _run(
         init_central(
             url,
+            data_dir=data_dir,
             admin_username=admin,
             admin_password=password,
             contact_key=os.environ.get("HALLSYNC_CONTACT_KEY") or None,
@@ -119,7 +121,7 @@ def central_serve(
         stream=sys.stderr,
     )
     url = _url(settings.data_dir)
-    secrets = _run(read_secrets(url))
+    secrets = _run(read_secrets(url, settings.data_dir))
     app = create_app(url, secrets, hq_poll=settings.hq_poll_seconds)
     tune_for_serving()
     uvicorn.run(

@@ -19,6 +19,7 @@ from server.store.app import create_app
 from server.store.db import make_engine
 from server.store.node import init_store, open_store
 from server.store.writer import Writer
+from tests.contact import CONTACT_KEY
 
 T = TypeVar("T")
 
@@ -56,6 +57,7 @@ def data_dir(tmp_path: Path) -> Path:
         tz=TZ,
         manager=MANAGER,
         manager_password=MANAGER_PASSWORD,
+        contact_key=CONTACT_KEY,
     )
     return d
 

@@ -77,7 +77,13 @@ async def enroll(request: Request[Any, Any, State], data: JSONBody[EnrollIn]) ->
     key. A node replacing one whose events central holds must say ``restore: true``."""
     c = central(request)
     async with db.write(c.engine) as conn:
-        out = await enrollment.enroll(conn, data.code, restore=data.restore, now=c.clock())
+        out = await enrollment.enroll(
+            conn,
+            data.code,
+            restore=data.restore,
+            contact_key=c.secrets.contact_key.spec,
+            now=c.clock(),
+        )
     log.info("store %s enrolled (restore=%s)", out.store_id, data.restore)
     return out
 

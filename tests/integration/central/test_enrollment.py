@@ -16,6 +16,7 @@ from server.central import db, enrollment
 from server.central.messages import RestorePage
 from server.central.node import init_central, load_secrets
 from server.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from tests.contact import key_dir
 from tests.integration.central import store_events as ev
 from tests.integration.central.conftest import ADMIN_PASSWORD, CONTACT_KEY, CentralApp, Clock
 
@@ -138,15 +139,20 @@ async def test_store_details_are_checked(engine: AsyncEngine, clock: Clock) -> N
 async def test_central_is_initialised_once(
     central_url: str, engine: AsyncEngine, clock: Clock
 ) -> None:
-    secrets = await load_secrets(engine)
+    secrets = await load_secrets(engine, key_dir())
     assert secrets.contact_key == CONTACT_KEY and len(secrets.jwt_secret) >= 32
     with pytest.raises(Conflict):
         await init_central(
-            central_url, admin_username="admin2", admin_password=ADMIN_PASSWORD, now=clock()
+            central_url,
+            data_dir=key_dir(),
+            admin_username="admin2",
+            admin_password=ADMIN_PASSWORD,
+            now=clock(),
         )
     with pytest.raises(ValidationFailed):
         await init_central(
             central_url,
+            data_dir=key_dir(),
             admin_username="a",
             admin_password=ADMIN_PASSWORD,
             contact_key="short",

@@ -90,7 +90,7 @@ def test_a_visit_from_ticket_to_rating(
     assert (t["number"], t["status"], t["customer_phone"], t["ahead"]) == (
         "B001",
         "waiting",
-        "138****5678",
+        "***********",
         0,
     )
     tid = t["ticket_id"]
@@ -202,7 +202,7 @@ def test_appointment_book_check_in_and_no_show(
     appt = ok(client.post("/api/v1/queue/appointments", json=body, headers=g), 201)
     assert (appt["customer_name"], appt["customer_phone"], appt["status"]) == (
         "李*",
-        "139****5678",
+        "***********",
         "booked",
     )
     assert appt["slot_start"] == "2026-11-26T03:00:00Z"
