@@ -240,7 +240,15 @@ def test_appointment_book_check_in_and_no_show(
     assert gone["status"] == "no_show"
     listed = ok(client.get("/api/v1/queue/appointments?status=checked_in", headers=g))
     assert [a["appointment_id"] for a in listed["items"]] == [appt["appointment_id"]]
-    assert ok(client.get("/api/v1/queue/appointments?phone_tail=0000", headers=g))["total"] == 1
+    # Found by the customer's number (in the body), whatever way it is written.
+    search = {"customer_phone": "+86 137-0000-0000"}
+    found = ok(client.post("/api/v1/queue/appointments/search", json=search, headers=g))
+    assert [a["appointment_id"] for a in found["items"]] == [other["appointment_id"]]
+    bad = client.post(
+        "/api/v1/queue/appointments/search", json={"customer_phone": "12345"}, headers=g
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "customer_phone"
     tomorrow = (DAY + timedelta(days=1)).isoformat()
     assert ok(client.get(f"/api/v1/queue/appointments?day={tomorrow}", headers=g))["total"] == 0
 
