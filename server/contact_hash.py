@@ -9,18 +9,20 @@ once the key is found beside it. So a customer's number is kept only as a **toke
                         t, m, p = 1, 32 bytes)                      → "v2:" + base64url
 
 and its display form reveals no digit at all (``server.privacy.mask_phone``), because every
-digit shown divides the search by ten.
+digit shown divides the search by ten (with 7 digits shown, as before, no hash can be slow
+enough: 10⁴ candidates).
 
 **What recovering one number costs** an attacker holding everything a node or central stores
 (database files, synced event bodies, this key file and its pepper): with nothing shown, every
-candidate costs one Argon2id evaluation at 64 MiB and t = 3 (0.33 s of one core measured on the
-development machine, 2 cores, CPython 3.11; memory-hard, so GPUs and ASICs gain little), and
+candidate costs one Argon2id evaluation at 64 MiB and t = 3 (0.245 s of CPU time, median of 7,
+on the development machine: AMD EPYC, CPython 3.11, argon2-cffi; memory-hard, so GPUs and ASICs
+gain little), and
 
-- over the numbering plan (7×10⁹; about 5×10⁹ in allocated prefixes): 5×10⁹ × 0.33 s / 2 (the
-  expected half of the search) = 8.3×10⁸ core-seconds ≈ **26 CPU-years**;
+- over the numbering plan (7×10⁹; about 5×10⁹ in allocated prefixes): 5×10⁹ × 0.245 s / 2 (the
+  expected half of the search) = 6.1×10⁸ CPU-seconds ≈ **19 CPU-years** (39 for all of it);
 - if the attacker assumes the customer is local and searches only a large city's allocated
-  blocks (about 1.5×10⁸ numbers): 2.5×10⁷ core-seconds ≈ **0.8 CPU-years** on average, 1.6 for
-  the whole block;
+  blocks (about 1.5×10⁸ numbers): **0.6 CPU-years** on average, 1.2 for the whole block: the
+  weakest case, and the reason the pepper stays out of the databases;
 - without the pepper (a copied database, a backup, a dump of central, a synced event body: the
   usual ways data leaks): the HMAC key is 256 random bits, so no search is possible at all. The
   pepper therefore lives in a key file beside the database, never in it (``KEY_FILE``, 0600).
