@@ -274,6 +274,7 @@ def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: s
     import uvicorn
 
     from server.gc_tuning import tune_for_serving
+    from server.logins import LoginGate
     from server.store.app import create_app
     from server.store.sync_service import SyncSettings
 
@@ -286,10 +287,14 @@ def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: s
         stream=sys.stderr,
     )
     try:
-        app = create_app(settings.data_dir, sync_settings=SyncSettings.from_env())
+        app = create_app(
+            settings.data_dir,
+            sync_settings=SyncSettings.from_env(),
+            logins=LoginGate(trusted_proxies=settings.trusted_proxies),
+        )
     except HallsyncError as exc:
         raise click.ClickException(exc.detail) from exc
-    except ValueError as exc:  # a bad HALLSYNC_SYNC_* setting
+    except ValueError as exc:  # a bad HALLSYNC_SYNC_* or HALLSYNC_TRUSTED_PROXIES setting
         raise click.ClickException(str(exc)) from exc
     tune_for_serving()
     uvicorn.run(

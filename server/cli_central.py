@@ -110,6 +110,7 @@ def central_serve(
     from server.central.app import create_app
     from server.central.node import read_secrets
     from server.gc_tuning import tune_for_serving
+    from server.logins import LoginGate
     from sync.frames import MAX_FRAME
 
     settings = CentralSettings.from_env(
@@ -122,7 +123,11 @@ def central_serve(
     )
     url = _url(settings.data_dir)
     secrets = _run(read_secrets(url, settings.data_dir))
-    app = create_app(url, secrets, hq_poll=settings.hq_poll_seconds)
+    try:
+        logins = LoginGate(trusted_proxies=settings.trusted_proxies)
+    except ValueError as exc:  # a bad HALLSYNC_TRUSTED_PROXIES entry
+        raise click.ClickException(str(exc)) from exc
+    app = create_app(url, secrets, hq_poll=settings.hq_poll_seconds, logins=logins)
     tune_for_serving()
     uvicorn.run(
         app,

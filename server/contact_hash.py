@@ -38,19 +38,18 @@ cheap spec made explicitly with ``ContactHasher.cheap``, never a default.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import os
 import re
 import secrets
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 from argon2.low_level import Type, hash_secret_raw
 
+from server.hashing import shared_pool
 from server.privacy import normalize_contact
 
 KEY_FILE = "contact.key"
@@ -132,10 +131,9 @@ class ContactHasher:
         return self._stretch_digest(bytes.fromhex(legacy_hex))
 
     async def token_async(self, value: str) -> str:
-        """``token`` in a worker thread (Argon2 releases the GIL), at most
-        ``MAX_CONCURRENT`` at a time so memory stays bounded, off the event loop."""
-        async with _slots():
-            return await asyncio.to_thread(self.token, value)
+        """``token`` off the event loop, in the process's pool of memory-hard work shared with
+        password checks (``server.hashing``): bounded memory, 429 ``busy`` when it is full."""
+        return await shared_pool().run(self.token, value)
 
     def _stretch(self, mac: hmac.HMAC) -> str:
         return self._stretch_digest(mac.digest())
@@ -157,22 +155,6 @@ class ContactHasher:
 def is_legacy_hash(value: str) -> bool:
     """Whether ``value`` is a matching hash of the earlier kind (bare HMAC-SHA256 hex)."""
     return _LEGACY_HASH.match(value) is not None
-
-
-MAX_CONCURRENT = 2
-"""Tokens computed at once per process: each takes the key's memory cost (64 MiB)."""
-_slot_holder: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _slots() -> asyncio.Semaphore:
-    """One semaphore per event loop (tests run many loops in one process)."""
-    loop = asyncio.get_running_loop()
-    sem = _slot_holder.get(loop)
-    if sem is None:
-        sem = _slot_holder[loop] = asyncio.Semaphore(MAX_CONCURRENT)
-    return sem
 
 
 # ------------------------------------------------------------ the key file

@@ -14,6 +14,7 @@
     │   ├── QueueEmpty        409  queue_empty        nothing waits that this window may call
     │   └── Incomplete        409  incomplete         required steps missing (checklist, training)
     ├── TooManyAttempts       429  too_many_attempts  too many failed logins; wait
+    ├── Busy                  429  busy               too much expensive work queued; retry
     └── StorageError          503  storage_unavailable the database failed; retry
 
 Domain code raises these; the REST layer turns them into RFC 9457 problem details in one place
@@ -96,6 +97,10 @@ class IdempotencyMismatch(HallsyncError):
 
 class TooManyAttempts(HallsyncError):
     code, status, retryable, title = "too_many_attempts", 429, True, "Too many attempts"
+
+
+class Busy(HallsyncError):
+    code, status, retryable, title = "busy", 429, True, "Busy; retry shortly"
 
 
 class StorageError(HallsyncError):

@@ -39,10 +39,11 @@ def _cheap_password_hashing() -> Iterator[None]:
 
     from server import passwords
 
-    real = passwords._hasher
+    real, real_dummy = passwords._hasher, passwords._DUMMY
     passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    passwords._DUMMY = passwords._hasher.hash("not-a-real-password")  # unknown user names
     yield
-    passwords._hasher = real
+    passwords._hasher, passwords._DUMMY = real, real_dummy
 
 
 @pytest.fixture

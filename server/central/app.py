@@ -31,6 +31,7 @@ from server.central.node import CentralSecrets
 from server.central.restore import MAX_PAGE, restore_page
 from server.central.storage import CentralStorage
 from server.errors import Unauthorized
+from server.logins import LoginGate
 from server.problems import EXCEPTION_HANDLERS
 from sync.central_ws import sync_route
 
@@ -116,10 +117,12 @@ def create_app(
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     hq_poll: float = 5.0,
+    logins: LoginGate | None = None,
 ) -> Litestar:
     """Central over the initialised database at ``url`` (``node.read_secrets`` gives
-    ``secrets``). ``clock`` is the wall clock (tests pass a fixed one)."""
-    state = Central(url=url, secrets=secrets, clock=clock)
+    ``secrets``). ``clock`` is the wall clock (tests pass a fixed one). ``logins`` throttles
+    and checks HQ logins (default: the socket peer is the client, the process-wide pool)."""
+    state = Central(url=url, secrets=secrets, clock=clock, logins=logins or LoginGate())
     notifier = state.hq_notifier
     storage = CentralStorage(state.engine_getter(), clock)
     jwt_auth = make_hq_jwt_auth(secrets.jwt_secret, state.engine_getter(), PUBLIC_PATHS)

@@ -7,7 +7,6 @@ or a changed role takes effect at once, without a database read per request.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -127,38 +126,6 @@ class Roster:
                 self._active.discard(e.user_id)
             elif isinstance(e, StaffReactivated):
                 self._active.add(e.user_id)
-
-
-class LoginThrottle:
-    """Slows down password guessing: after ``limit`` failed logins for one user name within
-    ``window`` seconds, further attempts are refused until the oldest failure ages out.
-
-    In memory on purpose: it protects a live node; a restart forgetting it costs nothing.
-    """
-
-    def __init__(self, limit: int = 5, window: float = 600.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
-
-    def retry_after(self, username: str, now: float) -> float:
-        """Seconds to wait before trying this user name again (0 when allowed)."""
-        recent = self._recent(username, now)
-        if len(recent) < self.limit:
-            return 0.0
-        return recent[0] + self.window - now
-
-    def failed(self, username: str, now: float) -> None:
-        self._recent(username, now).append(now)
-
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(username, None)
-
-    def _recent(self, username: str, now: float) -> deque[float]:
-        q = self._failures.setdefault(username, deque())
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
 
 
 def make_jwt_auth(

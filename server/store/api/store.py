@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import math
-import time
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from anyio import to_thread
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -27,10 +24,16 @@ from schema.events.store import Role
 from server.domain import store as domain
 from server.domain.context import Ctx, StoreSettings, load_settings
 from server.domain.paging import paginate
-from server.errors import TooManyAttempts, Unauthorized
-from server.passwords import hash_password, verify_password
+from server.logins import LoginGate
+from server.passwords import hash_password
 from server.store.api.common import AnyRequest, PagingDep, node, read, submit
-from server.store.auth import ALL_ROLES, TOKEN_TTL, LoginThrottle, requires
+from server.store.auth import ALL_ROLES, TOKEN_TTL, requires
+
+
+async def _hash(request: AnyRequest, password: str) -> str:
+    """Hash a new password in the pool that bounds Argon2's memory (as logins do)."""
+    logins: LoginGate = request.app.state.logins
+    return await logins.pool.run(hash_password, password)
 
 
 class AuthController(Controller):
@@ -41,20 +44,13 @@ class AuthController(Controller):
     async def login(self, request: Request[Any, Any, State], data: JSONBody[LoginIn]) -> LoginOut:
         """Exchange a user name and password for a bearer token (登录)."""
         n = node(request)
-        throttle: LoginThrottle = request.app.state.login_throttle
-        wait = throttle.retry_after(data.username, time.monotonic())
-        if wait > 0:
-            raise TooManyAttempts(
-                f"too many failed logins for this user; try again in {math.ceil(wait)} s",
-                retry_after=math.ceil(wait),
-            )
-        found = await read(request, lambda c: domain.find_login(c, n.store_id, data.username))
-        ok = await to_thread.run_sync(verify_password, found[1] if found else None, data.password)
-        if not ok or found is None:
-            throttle.failed(data.username, time.monotonic())
-            raise Unauthorized("wrong user name or password")
-        throttle.succeeded(data.username)
-        user = found[0]
+        logins: LoginGate = request.app.state.logins
+        user = await logins.verify(
+            request,
+            data.username,
+            data.password,
+            lambda: read(request, lambda c: domain.find_login(c, n.store_id, data.username)),
+        )
         token = request.app.state.jwt_auth.create_token(
             identifier=str(user.user_id),
             token_extras={"store_id": n.store_id, "role": user.role, "username": user.username},
@@ -141,7 +137,7 @@ class StaffController(Controller):
     @post("/", guards=[requires()])
     async def add_staff(self, request: AnyRequest, data: JSONBody[StaffIn]) -> Response[StaffOut]:
         """Add a staff member with a login (manager)."""
-        pw_hash = await to_thread.run_sync(hash_password, data.password)
+        pw_hash = await _hash(request, data.password)
         return await submit(
             request,
             lambda ctx: domain.add_staff(
@@ -163,7 +159,7 @@ class StaffController(Controller):
         self, request: AnyRequest, user_id: FromPath[UUID], data: JSONBody[StaffUpdate]
     ) -> Response[StaffOut]:
         """Change a role, reset a password, deactivate or reactivate (manager)."""
-        pw_hash = await to_thread.run_sync(hash_password, data.password) if data.password else None
+        pw_hash = await _hash(request, data.password) if data.password else None
         return await submit(
             request,
             lambda ctx: domain.update_staff(ctx, user_id, data, password_hash=pw_hash),
