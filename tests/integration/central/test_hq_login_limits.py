@@ -14,6 +14,7 @@ from litestar.testing import AsyncTestClient
 from server.central.app import create_app
 from server.central.node import read_secrets
 from server.logins import LoginGate, LoginThrottle
+from tests.contact import key_dir
 from tests.integration.central.conftest import ADMIN, ADMIN_PASSWORD, Clock
 from tests.integration.store.test_login_limits import Clock as Seconds
 from tests.integration.store.test_login_limits import assert_too_many, client_at
@@ -23,7 +24,7 @@ LOGIN = "/api/v1/hq/auth/login"
 
 @asynccontextmanager
 async def running(url: str, seconds: Seconds) -> AsyncIterator[Litestar]:
-    secrets = await read_secrets(url)
+    secrets = await read_secrets(url, key_dir())
     logins = LoginGate(throttle=LoginThrottle(clock=seconds))
     app = create_app(url, secrets, clock=Clock(), logins=logins)
     async with AsyncTestClient(app=app):
