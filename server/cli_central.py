@@ -101,7 +101,12 @@ def central_init(data_dir: Path, database_url: str | None, admin: str) -> None:
 
 @central.command("serve")
 @DATA_DIR
-@click.option("--host", default=None, help="Address to listen on [127.0.0.1].")
+@click.option(
+    "--host",
+    default=None,
+    help="Address to listen on: 0.0.0.0 (or this machine's LAN address) for stores and HQ to "
+    "reach it [HALLSYNC_HOST, else 127.0.0.1: this machine only].",
+)
 @click.option("--port", type=int, default=None, help="Port to listen on [8000].")
 @click.option("--log-level", default=None, help="debug, info, warning [info].")
 def central_serve(
