@@ -4,15 +4,21 @@ of a deactivated user, or issued before a password was set, stop working."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from schema.api.hq_users import HqUserIn, HqUserUpdate
+from server.central import db, enrollment, hq_users
+from server.errors import Conflict
 from tests.integration.central.conftest import ADMIN, ADMIN_PASSWORD, CentralApp
 
 USERS = "/api/v1/hq/users"
 INITIAL = "initial-pass-1"
 OWN = "my-own-pass-22"
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 
 
 def create(app: CentralApp, username: str, role: str = "analyst", regions: Any = (), **kw: Any):
@@ -254,3 +260,29 @@ def test_reactivating_does_not_revive_tokens_from_before(app: CentralApp) -> Non
     app.client.patch(f"{USERS}/chen", json={"active": True}, headers=app.admin)
     assert app.client.get("/api/v1/hq/stores", headers=headers).status_code == 401
     assert app.client.get("/api/v1/hq/stores", headers=app.login("chen", OWN)).status_code == 200
+
+
+async def test_user_rules_hold_on_both_databases(engine: AsyncEngine) -> None:
+    """The same rules on SQLite and PostgreSQL (row locks, JSON regions, booleans)."""
+    data = HqUserIn(username="he", display_name="何", role="admin", regions=[], password=INITIAL)
+    async with db.write(engine) as conn:
+        await enrollment.create_store(conn, store_id="S001", name="店", region="east", tz="UTC")
+        out, replayed = await hq_users.create_user(
+            conn, data, password_hash="x", now=NOW, created_by=ADMIN, idempotency=("k", "h")
+        )
+        assert not replayed and out.must_change_password
+        again, replayed = await hq_users.create_user(
+            conn, data, password_hash="x", now=NOW, created_by=ADMIN, idempotency=("k", "h")
+        )
+        assert replayed and again == out
+        await hq_users.update_user(conn, "he", HqUserUpdate(regions=["east", "east"]))
+        with pytest.raises(Conflict):
+            await hq_users.update_user(conn, ADMIN, HqUserUpdate(active=False))
+        await hq_users.update_user(conn, "he", HqUserUpdate(regions=[]))
+        await hq_users.update_user(conn, ADMIN, HqUserUpdate(active=False))
+        with pytest.raises(Conflict):
+            await hq_users.update_user(conn, "he", HqUserUpdate(role="ops"))
+    async with db.read(engine) as conn:
+        assert (await hq_users.get_user(conn, ADMIN)).active is False
+        rows = (await conn.execute(hq_users.list_query(role="admin", active=True))).all()
+        assert [hq_users.user_out(r).username for r in rows] == ["he"]
