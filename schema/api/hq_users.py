@@ -1,5 +1,5 @@
-"""REST types of HQ user management on central (``/api/v1/hq/users``) and of changing one's own
-password (``/api/v1/hq/auth/password``, and ``/api/v1/auth/password`` on a store node)."""
+"""REST types of HQ user management on central (``/api/v1/hq/users``); changing one's own
+password (``/api/v1/hq/auth/password``) takes the store's ``PasswordChangeIn``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ HqRole = Literal["admin", "ops", "analyst", "auditor"]
 
 Region = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Regions = Annotated[list[Region], msgspec.Meta(max_length=200)]
-CurrentPassword = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
 class HqUserIn(msgspec.Struct, kw_only=True):
@@ -61,11 +60,3 @@ class PasswordResetIn(msgspec.Struct, kw_only=True):
     """A new password an admin (or a hall's manager) sets for someone else."""
 
     password: Password
-
-
-class PasswordChangeIn(msgspec.Struct, kw_only=True):
-    """Change one's own password."""
-
-    current_password: CurrentPassword
-    new_password: Password
-    """8 to 256 characters, not the current one."""

@@ -27,9 +27,9 @@ from schema.api.hq_users import (
     HqUserIn,
     HqUserOut,
     HqUserUpdate,
-    PasswordChangeIn,
     PasswordResetIn,
 )
+from schema.api.store import PasswordChangeIn
 from server import idempotency
 from server.central import db, hq_users
 from server.central.context import central

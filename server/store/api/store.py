@@ -14,10 +14,10 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from schema.api.common import Page
-from schema.api.hq_users import PasswordChangeIn
 from schema.api.store import (
     LoginIn,
     LoginOut,
+    PasswordChangeIn,
     StaffIn,
     StaffOut,
     StaffUpdate,
