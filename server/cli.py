@@ -266,7 +266,12 @@ async def _sync(data_dir: Path, once: bool) -> Any:
 
 @store.command("serve")
 @DATA_DIR
-@click.option("--host", default=None, help="Address to listen on [127.0.0.1].")
+@click.option(
+    "--host",
+    default=None,
+    help="Address to listen on: 0.0.0.0 (or this machine's LAN address) for the hall's "
+    "tablets to reach the node [HALLSYNC_HOST, else 127.0.0.1: this machine only].",
+)
 @click.option("--port", type=int, default=None, help="Port to listen on [8100].")
 @click.option("--log-level", default=None, help="debug, info, warning [info].")
 def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: str | None) -> None:

@@ -5,6 +5,7 @@
     │   └── ValidationFailed  422  validation_failed  a field fails a business rule
     ├── Unauthorized          401  unauthorized       no or bad credentials
     ├── Forbidden             403  forbidden          the role may not do this
+    │   └── PasswordChangeRequired 403 password_change_required  choose your own password first
     ├── NotFound              404  not_found          no such entity in this store
     ├── IdempotencyMismatch   422  idempotency_key_reused  same key, different request
     ├── Conflict              409  conflict           illegal state transition or duplicate
@@ -61,6 +62,10 @@ class Unauthorized(HallsyncError):
 
 class Forbidden(HallsyncError):
     code, status, title = "forbidden", 403, "Not allowed for this role"
+
+
+class PasswordChangeRequired(Forbidden):
+    code, title = "password_change_required", "Password change required"
 
 
 class NotFound(HallsyncError):

@@ -23,7 +23,7 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import REGISTRY, generate_latest
 
-from server.central import db, enrollment, hq_api, hq_publish_api, metrics
+from server.central import db, enrollment, hq_api, hq_publish_api, hq_users_api, metrics
 from server.central.context import Central, central
 from server.central.hq_auth import make_hq_jwt_auth
 from server.central.messages import EnrollIn, EnrollOut
@@ -160,6 +160,7 @@ def create_app(
             sync,
             *hq_api.ROUTES,
             *hq_publish_api.ROUTES,
+            *hq_users_api.ROUTES,
         ],
         on_app_init=[jwt_auth.on_app_init],
         lifespan=[lifespan],

@@ -124,6 +124,18 @@ async def test_login_keeps_the_token_and_wrong_password_is_unauthorized(
     assert (err.value.status, err.value.code) == (401, "unauthorized")
 
 
+async def test_a_tablet_changes_its_members_password_and_keeps_working(
+    staff: dict[str, TabletClient], connect: Connect
+) -> None:
+    clerk = staff["clerk"]
+    await clerk.change_password(STAFF_PASSWORD, "clerk-chose-this")
+    assert (await clerk.me()).username == "clerk1"  # on the new token
+    with pytest.raises(ApiError) as err:
+        await connect("clerk1", STAFF_PASSWORD)
+    assert err.value.status == 401
+    await connect("clerk1", "clerk-chose-this")
+
+
 # ---------------------------------------------------------------- queue
 
 
