@@ -37,7 +37,7 @@ from server.domain.common import actor_staff, require_state, staff_member
 from server.domain.context import Ctx
 from server.domain.shifts_reads import get_shift, shift_row
 from server.domain.shifts_rules import latest_end, local_instant
-from server.errors import Conflict, Forbidden, ValidationFailed
+from server.errors import Forbidden, ShiftOverlap, ValidationFailed
 
 # ---------------------------------------------------------------- who acts
 
@@ -110,7 +110,7 @@ def _check_no_overlap(
         q = q.where(shifts.c.shift_id.not_in(ignore))
     clash = ctx.conn.execute(q.limit(1)).first()
     if clash is not None:
-        raise Conflict(
+        raise ShiftOverlap(
             f"overlaps this person's shift {clash.start_time:%H:%M}–{clash.end_time:%H:%M} "
             f"on {day.isoformat()}",
             field=field,

@@ -331,7 +331,7 @@ def test_store_data_as_central_holds_it_is_respected(hq: Hq) -> None:
     assert post(hq, "/catalog/items", {"audience": "store", "target": "S001", **item}).is_success
     clerk = {"username": "clerk3", "display_name": "x", "role": "clerk"}
     r = post(hq, "/roster", {"audience": "region", "target": "east", **clerk})
-    assert (r.status_code, field_of(r)) == (409, "username")
+    assert (r.status_code, field_of(r), r.json()["code"]) == (409, "username", "username_taken")
     assert r.json()["extra"]["stores"] == ["S002"]
     assert post(hq, "/roster", {"audience": "region", "target": "west", **clerk}).is_success
 

@@ -67,4 +67,4 @@ async def test_without_key_each_post_is_a_new_request(data_dir: Path) -> None:
         second = await client.post("/api/v1/staff", json=payload, headers=auth)
     assert first.status_code == 201
     assert second.status_code == 409  # the user name is taken: the domain rule, not a replay
-    assert second.json()["code"] == "conflict"
+    assert second.json()["code"] == "username_taken"

@@ -133,7 +133,7 @@ def test_plan_errors_are_problem_details(
     assert r.status_code == 400 and "window" in r.json()["detail"]
     plan(client, as_role, shift(ids["clerk"]))
     r = client.post("/api/v1/shifts", json=shift(ids["clerk"], "16:00:00", "20:00:00"), headers=m)
-    assert (r.status_code, r.json()["code"]) == (409, "conflict")
+    assert (r.status_code, r.json()["code"]) == (409, "shift_overlap")
     r = client.get(f"/api/v1/shifts/{UUID(int=1)}", headers=m)
     assert (r.status_code, r.json()["code"]) == (404, "not_found")
 
