@@ -400,6 +400,12 @@ def test_a_retried_publish_appends_nothing_new(hq: Hq) -> None:
     assert len(hq_rows(hq)) == 2  # keys are per user
     assert post(hq, "/catalog/items", body, key="x" * 256).status_code == 400
     assert len(hq_rows(hq)) == 2
+    # A key whose making failed in the script (`$(uuidgen)` without uuidgen) is no "no key".
+    for blank in ("", " "):
+        r = post(hq, "/catalog/items", body, key=blank)
+        assert (r.status_code, r.json()["code"]) == (400, "bad_request"), r.text
+        assert "Idempotency-Key" in r.json()["detail"]
+    assert len(hq_rows(hq)) == 2
 
 
 def test_a_retry_is_answered_even_after_the_audience_changed(hq: Hq) -> None:
