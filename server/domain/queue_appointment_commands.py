@@ -34,7 +34,7 @@ from server.domain.queue_common import (
 )
 from server.domain.queue_reads import get_appointment, get_ticket
 from server.domain.queue_ticket_commands import issue
-from server.errors import Conflict, ValidationFailed
+from server.errors import Conflict, TooEarlyToCheckIn, TooLateToCheckIn, ValidationFailed
 
 a = queue_appointments
 
@@ -94,10 +94,10 @@ def check_in(ctx: Ctx, appointment_id: UUID) -> CheckInOut:
     opens, closes = row.slot_start - CHECK_IN_EARLY, row.slot_start + CHECK_IN_LATE
     if ctx.now < opens:
         local = ctx.local(opens)
-        raise Conflict(f"too early: check-in opens at {local:%H:%M}", opens_at=opens)
+        raise TooEarlyToCheckIn(f"too early: check-in opens at {local:%H:%M}", opens_at=opens)
     if ctx.now > closes:
         local = ctx.local(closes)
-        raise Conflict(
+        raise TooLateToCheckIn(
             f"too late: check-in closed at {local:%H:%M}; issue an ordinary ticket",
             closed_at=closes,
         )

@@ -67,7 +67,30 @@ async def test_without_key_each_post_is_a_new_request(data_dir: Path) -> None:
         second = await client.post("/api/v1/staff", json=payload, headers=auth)
     assert first.status_code == 201
     assert second.status_code == 409  # the user name is taken: the domain rule, not a replay
-    assert second.json()["code"] == "conflict"
+    assert second.json()["code"] == "username_taken"
+
+
+async def test_an_empty_or_blank_key_is_refused_not_ignored(data_dir: Path) -> None:
+    """`-H "Idempotency-Key: $(uuidgen)"` on a machine without uuidgen sends an empty key: a
+    retry would then record the request twice, so it is refused up front."""
+    async with AsyncTestClient(app=create_app(data_dir)) as client:
+        r = await client.post(
+            "/api/v1/auth/login", json={"username": MANAGER, "password": MANAGER_PASSWORD}
+        )
+        auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        payload = {
+            "username": "clerk9",
+            "display_name": "Clerk Nine",
+            "role": "clerk",
+            "password": STAFF_PASSWORD,
+        }
+        for blank in ("", " ", "\t"):
+            refused = await client.post(
+                "/api/v1/staff", json=payload, headers={**auth, "Idempotency-Key": blank}
+            )
+            assert (refused.status_code, refused.json()["code"]) == (400, "bad_request")
+            assert refused.json()["errors"][0]["field"] == "header"
+    assert _count(data_dir, "staff.added") == 1  # only the manager from init
 
 
 async def test_remembered_requests_keep_no_quick_hash_of_a_password_or_phone(
