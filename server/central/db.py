@@ -10,6 +10,7 @@ retryable), so a failing database is a "retry later" to every caller.
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from schema.migrations import upgrade_connection
 from schema.tables.core import node_meta
 from server.errors import HallsyncError, StorageError
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -106,7 +109,8 @@ async def migrate(engine: AsyncEngine) -> None:
                 await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
             await conn.run_sync(upgrade_connection, "head")
     except SQLAlchemyError as exc:
-        raise StorageError(f"could not migrate central's database: {_brief(exc)}") from exc
+        log.error("could not migrate central's database: %s", _brief(exc))
+        raise StorageError("could not migrate central's database; see central's log") from exc
 
 
 @asynccontextmanager
@@ -125,7 +129,7 @@ async def write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     except HallsyncError:
         raise
     except SQLAlchemyError as exc:
-        raise StorageError(f"central's database failed: {_brief(exc)}") from exc
+        raise _storage_error(exc) from exc
 
 
 @asynccontextmanager
@@ -137,7 +141,7 @@ async def read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     except HallsyncError:
         raise
     except SQLAlchemyError as exc:
-        raise StorageError(f"central's database failed: {_brief(exc)}") from exc
+        raise _storage_error(exc) from exc
 
 
 async def run_read(engine: AsyncEngine, fn: Callable[[Connection], T]) -> T:
@@ -153,6 +157,13 @@ async def get_meta(conn: AsyncConnection, key: str) -> str | None:
         await conn.execute(sa.select(node_meta.c.value).where(node_meta.c.key == key))
     ).scalar()
     return value
+
+
+def _storage_error(exc: SQLAlchemyError) -> StorageError:
+    """The error a caller sees when the database fails: retryable, and without the driver's
+    message, which goes to the log only (it may name tables, constraints or values)."""
+    log.warning("central's database failed: %s", _brief(exc))
+    return StorageError("central's database failed; retry")
 
 
 def _brief(exc: SQLAlchemyError) -> str:
