@@ -33,7 +33,7 @@ from schema.events.shifts import (
     ShiftsSwapped,
 )
 from schema.tables.shifts import shifts
-from server.domain.common import actor_staff, require_state, staff_member
+from server.domain.common import actor_staff, plausible_day, require_state, staff_member
 from server.domain.context import Ctx
 from server.domain.shifts_reads import get_shift, shift_row
 from server.domain.shifts_rules import latest_end, local_instant
@@ -131,6 +131,7 @@ def plan_shift(
             f"cannot plan a shift for a past day (today is {ctx.today.isoformat()})",
             field=prefix + "day",
         )
+    plausible_day(cmd.day, ctx.today, prefix + "day")
     _check_times(ctx, cmd.start_time, cmd.end_time, prefix)
     _check_no_overlap(
         ctx, cmd.user_id, cmd.day, cmd.start_time, cmd.end_time, field=prefix + "start_time"

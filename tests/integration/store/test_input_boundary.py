@@ -128,3 +128,80 @@ def test_a_database_failure_is_retryable_and_says_nothing_of_the_database(
     r = client.post("/api/v1/queue/windows", json=WINDOW, headers=manager)
     assert r.status_code == 503, r.text
     assert "queue_windows" not in r.text and "no such table" not in r.text.lower()
+
+
+# ---------------------------------------------------------------- absurd dates and times
+
+
+@pytest.mark.parametrize(
+    "slot",
+    [
+        "0001-01-01T00:00:00",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-12:00",
+        "9999-12-31T23:59:59",
+    ],
+)
+def test_appointment_times_at_the_ends_of_the_calendar_are_422(
+    client: TestClient[Any], as_role: dict[str, dict[str, str]], slot: str
+) -> None:
+    r = client.post(
+        "/api/v1/queue/appointments",
+        json={
+            "category": "billing",
+            "slot_start": slot,
+            "customer_name": "张三",
+            "customer_phone": "13812345678",
+        },
+        headers=as_role["greeter"],
+    )
+    assert_refused(r, 422, "slot_start")
+
+
+def test_days_far_from_today_are_refused_with_a_clear_message(
+    client: TestClient[Any], as_role: dict[str, dict[str, str]]
+) -> None:
+    manager, admin = as_role["manager"], as_role["admin"]
+    staff = client.get("/api/v1/staff", headers=manager).json()["items"][0]["user_id"]
+    shift = {"user_id": staff, "start_time": "09:00:00", "end_time": "12:00:00"}
+    for day in ("9999-12-31", "2400-01-01"):
+        r = client.post("/api/v1/shifts", json={**shift, "day": day}, headers=manager)
+        assert_refused(r, 422, "day")
+        assert f"{day} is more than a year from today" in r.json()["detail"]
+    r = client.post(
+        "/api/v1/shifts/bulk", json={"shifts": [{**shift, "day": "9999-12-31"}]}, headers=manager
+    )
+    assert_refused(r, 422, "shifts[0].day")
+    drill = {
+        "start_time": "09:00:00",
+        "end_time": "09:20:00",
+        "scenario": "电气火灾",
+        "participants": [staff],
+        "conducted_by": "王丽",
+    }
+    r = client.post("/api/v1/fire-drills", json={**drill, "day": "0001-01-01"}, headers=admin)
+    assert_refused(r, 422, "day")
+    r = client.post(
+        "/api/v1/fire-inspections",
+        json={"day": "0001-01-01", "inspector": "消防检查员", "passed": True},
+        headers=admin,
+    )
+    assert_refused(r, 422, "day")
+    training = {
+        "topic": "新业务培训",
+        "kind": "product",
+        "start_time": "14:00:00",
+        "duration_min": 60,
+        "trainer": "王丽",
+        "invited": [staff],
+    }
+    r = client.post("/api/v1/trainings", json={**training, "day": "9999-12-31"}, headers=admin)
+    assert_refused(r, 422, "day")
+    for at in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"):
+        r = client.post(
+            "/api/v1/attendance/clock-in",
+            json={"user_id": staff, "reason": "补录", "at": at},
+            headers=manager,
+        )
+        assert r.status_code == 422, r.text
+    assert client.get("/api/v1/shifts", headers=manager).json()["total"] == 0
