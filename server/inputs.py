@@ -46,8 +46,7 @@ def refuse_control_characters(text: str, field: str) -> None:
     char = control_character(text)
     if char is not None:
         raise ValidationFailed(
-            f"{field}: control character {char} is not allowed in text "
-            "(only newline and tab are)",
+            f"{field}: control character {char} is not allowed in text (only newline and tab are)",
             field=field,
         )
 
@@ -63,15 +62,15 @@ def check_value(value: Any, field: str) -> None:
             refuse_control_characters(item, path)
         elif isinstance(item, dict | list):
             if depth >= MAX_DEPTH:
-                raise BadRequest(
-                    f"the JSON body nests deeper than {MAX_DEPTH} levels", field=field
-                )
+                raise BadRequest(f"the JSON body nests deeper than {MAX_DEPTH} levels", field=field)
+            children: list[tuple[Any, str, int]] = []
             if isinstance(item, list):
-                stack.extend((v, f"{path}[{i}]", depth + 1) for i, v in enumerate(item))
+                children = [(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(item)]
             else:
                 for key, v in item.items():
                     refuse_control_characters(key, f"{path}.{key!r}")
-                    stack.append((v, f"{path}.{key}", depth + 1))
+                    children.append((v, f"{path}.{key}", depth + 1))
+            stack.extend(reversed(children))  # the first offending field is the one named
 
 
 class CheckedRequest(Request[Any, Any, Any]):
