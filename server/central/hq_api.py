@@ -1,8 +1,8 @@
-"""The HQ API of central: login, the stores' sync status, quarantine, store enrollment, and
-each store's KPIs of a day from what it synced.
+"""The HQ API of central: login, the stores' sync status, quarantine and its replay, store
+enrollment, and each store's KPIs of a day from what it synced.
 
 Region-scoped users see only the stores of their regions (and their quarantined events);
-creating, re-coding and revoking stores is for admins.
+creating, re-coding and revoking stores and replaying quarantined events is for admins.
 """
 
 from __future__ import annotations
