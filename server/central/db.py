@@ -10,6 +10,7 @@ retryable), so a failing database is a "retry later" to every caller.
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -25,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from schema.migrations import upgrade_connection
 from schema.tables.core import node_meta
 from server.errors import HallsyncError, StorageError, ValidationFailed
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -177,7 +180,7 @@ async def write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     except HallsyncError:
         raise
     except SQLAlchemyError as exc:
-        raise StorageError(f"central's database failed: {_brief(exc)}") from exc
+        raise _storage_error(exc) from exc
     except OSError as exc:  # asyncpg's connect: the server went away
         raise StorageError(f"cannot connect to central's database: {_brief(exc)}") from exc
 
@@ -191,7 +194,7 @@ async def read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     except HallsyncError:
         raise
     except SQLAlchemyError as exc:
-        raise StorageError(f"central's database failed: {_brief(exc)}") from exc
+        raise _storage_error(exc) from exc
     except OSError as exc:  # asyncpg's connect: the server went away
         raise StorageError(f"cannot connect to central's database: {_brief(exc)}") from exc
 
@@ -209,6 +212,13 @@ async def get_meta(conn: AsyncConnection, key: str) -> str | None:
         await conn.execute(sa.select(node_meta.c.value).where(node_meta.c.key == key))
     ).scalar()
     return value
+
+
+def _storage_error(exc: SQLAlchemyError) -> StorageError:
+    """The error a caller sees when the database fails: retryable, and without the driver's
+    message, which goes to the log only (it may name tables, constraints or values)."""
+    log.warning("central's database failed: %s", _brief(exc))
+    return StorageError("central's database failed; retry")
 
 
 def _brief(exc: SQLAlchemyError | OSError) -> str:

@@ -8,7 +8,6 @@ still come, takes an ordinary ticket.
 
 from __future__ import annotations
 
-from datetime import UTC
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -22,7 +21,7 @@ from schema.events.queue import (
     AppointmentNoShow,
 )
 from schema.tables.queue import queue_appointments
-from server.domain.common import require_state, seconds_between
+from server.domain.common import request_instant, require_state, seconds_between
 from server.domain.context import Ctx
 from server.domain.queue_common import (
     BOOKING_HORIZON,
@@ -43,8 +42,7 @@ def book(ctx: Ctx, cmd: AppointmentIn, *, phone_token: str | None = None) -> App
     """Reserve a slot for a service; a slot without a time zone is store-local time
     (``phone_token``: the customer's phone token, computed by the route)."""
     zone = ctx.store.zone
-    slot = cmd.slot_start if cmd.slot_start.tzinfo else cmd.slot_start.replace(tzinfo=zone)
-    slot = slot.astimezone(UTC)
+    slot = request_instant(cmd.slot_start, zone, "slot_start")
     if slot <= ctx.now:
         raise ValidationFailed("the slot has already begun", field="slot_start")
     if slot - ctx.now > BOOKING_HORIZON:

@@ -39,7 +39,7 @@ from schema.events.shifts import (
     ShiftsSwapped,
 )
 from schema.tables.shifts import shifts
-from server.domain.common import actor_staff, require_state, staff_member
+from server.domain.common import actor_staff, plausible_day, require_state, staff_member
 from server.domain.context import Ctx
 from server.domain.shifts_reads import get_shift, shift_row
 from server.domain.shifts_rules import GRACE_MINUTES, MAX_BACKDATE, latest_end, local_instant
@@ -133,6 +133,7 @@ def plan_shift(
     """Plan one shift for an active staff member, within staff hours, starting from now (or,
     ``backdated``, one that has already started or ended)."""
     staff_member(ctx.conn, ctx.store_id, cmd.user_id, field=prefix + "user_id")
+    plausible_day(cmd.day, ctx.today, prefix + "day")
     _check_times(ctx, cmd.start_time, cmd.end_time, prefix)
     zone = ctx.store.zone
     starts_at = local_instant(cmd.day, cmd.start_time, zone)
