@@ -3,15 +3,15 @@ rendered in the many ways people write them, and a detector that finds one left 
 text, however it was written.
 
 The detector is deliberately independent of ``server.privacy``: it folds full-width digits to
-ASCII (NFKC), drops every character that is not a digit, ``X`` or ``*``, and looks for the
-number's characters in a row. A masked number keeps its ``*`` and so is never found; a raw one
-is found whatever separators, brackets or spaces stand between its digits.
+ASCII (NFKC), drops the characters people put between digits (every separator this module
+writes numbers with, brackets, ``+``, spaces) and looks for the number's characters in a row.
+A masked number keeps its ``*`` and so is never found; a raw one is found whatever separators,
+brackets or spaces stand between its digits.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -136,12 +136,25 @@ def in_text(draw: st.DrawFn, number: Number) -> str:
     return draw(st.sampled_from(BEFORE)) + number.written + draw(st.sampled_from(AFTER))
 
 
-_KEEP = re.compile(r"[^0-9X*]")
+_JOINERS = frozenset(
+    unicodedata.normalize("NFKC", "".join(SEPARATORS) + "()（）[]［］【】〔〕+＋") + " "
+)
 
 
 def squeeze(text: str) -> str:
-    """The text as the detector reads it: ASCII digits, ``X`` and ``*`` only."""
-    return _KEEP.sub("", unicodedata.normalize("NFKC", text).upper())
+    """The text as the detector reads it: full width folded (NFKC), upper case, everything
+    that may stand between the digits of a written number dropped (spaces, dashes, slashes,
+    dots, brackets, ``+``), and every other character (a letter, ``:``, ``，``, ``*``, binary)
+    kept as a break, so the digits of a date and a time are not taken for one number."""
+    out = []
+    for c in unicodedata.normalize("NFKC", text).upper():
+        if "0" <= c <= "9" or c == "X":
+            out.append(c)
+        elif c.isspace() or c in _JOINERS:
+            continue
+        else:
+            out.append("|")
+    return "".join(out)
 
 
 def raw_in(text: str, canonicals: Iterable[str]) -> list[str]:
