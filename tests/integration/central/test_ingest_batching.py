@@ -149,7 +149,9 @@ async def test_a_cancelled_worked_shift_folds_on_central_as_on_the_store(
             conn, store_id=S, name="人民路营业厅", region="east", tz="Asia/Shanghai"
         )
         code = await enrollment.issue_code(conn, S, now=clock())
-        await enrollment.enroll(conn, code.code, restore=False, now=clock())
+        await enrollment.enroll(
+            conn, code.code, restore=False, contact_key=CONTACT_KEY, now=clock()
+        )
     async with db.write(engine) as conn:
         result = await ingest(conn, S, 1, raws, now=clock())
     assert result == IngestResult(len(raws), 0, len(raws))

@@ -39,6 +39,7 @@ from server.store.db import db_path
 from server.store.node import init_enrolled
 from server.store.sync_service import SyncSettings
 from tests.conftest import MANAGER, MANAGER_PASSWORD, STAFF_PASSWORD, login
+from tests.contact import key_dir
 from tests.integration.central.conftest import ADMIN, ADMIN_PASSWORD
 from tests.integration.central.test_hq_publish_reaches_stores import LiveCentral, sync_once
 from tests.pii import Number, id_numbers, in_text, mobiles, raw_in, strings_in
@@ -52,7 +53,7 @@ HQ_READS = ("stores", "published", "quarantine")
 @pytest.fixture
 def live_central(central_url: str) -> Iterator[LiveCentral]:
     """Central on a real loopback port over the test's database (SQLite or PostgreSQL)."""
-    secrets = asyncio.run(read_secrets(central_url))
+    secrets = asyncio.run(read_secrets(central_url, key_dir()))
     app = create_central(central_url, secrets, hq_poll=0.05)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -667,7 +667,9 @@ def test_enroll_from_the_command_line(tmp_path: Path, central_http: CentralHttp)
         managers = conn.execute(sa.select(staff.c.username, staff.c.role)).all()
     opened.engine.dispose()
     assert meta[META_CENTRAL_URL] == central_url and meta[META_CREDENTIAL] == CREDENTIAL
-    assert meta["contact_key"] == CONTACT_KEY and meta["store_id"] == STORE_ID
+    # The chain's contact key is kept beside the database, never in it.
+    assert "contact_key" not in meta and meta["store_id"] == STORE_ID
+    assert opened.contact_key.spec == CONTACT_KEY
     assert [tuple(m) for m in managers] == [(MANAGER, "manager")]
 
     again = runner.invoke(main, [*args, "--central", central_url], env=env)
