@@ -41,6 +41,8 @@ def _parse_time(_ctx: click.Context, _param: click.Parameter, value: str) -> tim
 @click.version_option(package_name="hallsync")
 def main() -> None:
     """hallsync: offline-first operations for carrier retail halls."""
+    # Whatever this process creates is its owner's alone; the data directory holds secrets.
+    os.umask(0o077)
 
 
 @main.group()

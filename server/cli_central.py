@@ -41,11 +41,18 @@ def _run(step: Coroutine[Any, Any, T]) -> T:
 
 
 def _url(data_dir: Path) -> str:
-    from server.central.db import resolve_url
+    """Central's database URL, after checking that its data directory is private (repaired
+    with a warning, or refused if another user owns something in it)."""
+    from server.central.db import resolve_url, secure_files
 
     if not data_dir.exists():
         raise click.ClickException(f"{data_dir} does not exist; run `hallsync central init`")
-    return resolve_url(data_dir, CentralSettings.from_env(data_dir=data_dir).database_url)
+    url = resolve_url(data_dir, CentralSettings.from_env(data_dir=data_dir).database_url)
+    try:
+        secure_files(data_dir, url)
+    except HallsyncError as exc:
+        raise click.ClickException(exc.detail) from exc
+    return url
 
 
 def _now() -> datetime:
@@ -55,6 +62,8 @@ def _now() -> datetime:
 @click.group()
 def central() -> None:
     """Commands of the central server."""
+    # Whatever this process creates is its owner's alone; the data directory holds secrets.
+    os.umask(0o077)
 
 
 @central.command("init")
@@ -72,16 +81,21 @@ def central_init(data_dir: Path, database_url: str | None, admin: str) -> None:
     key for customer contact hashes comes from HALLSYNC_CONTACT_KEY (at least 16 characters) or
     is generated; stores receive it when they enroll.
     """
-    from server.central.db import resolve_url, write_config
+    from server.central.db import resolve_url, secure_files, write_config
     from server.central.node import init_central
+    from server.datadir import private_dir
 
     password = os.environ.get("HALLSYNC_HQ_ADMIN_PASSWORD")
     if not password:
         password = click.prompt(f"Password for {admin}", hide_input=True, confirmation_prompt=True)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    if database_url:
-        write_config(data_dir, database_url)
-    url = resolve_url(data_dir, database_url or os.environ.get("HALLSYNC_DATABASE_URL"))
+    try:
+        private_dir(data_dir)
+        if database_url:
+            write_config(data_dir, database_url)
+        url = resolve_url(data_dir, database_url or os.environ.get("HALLSYNC_DATABASE_URL"))
+        secure_files(data_dir, url)
+    except HallsyncError as exc:
+        raise click.ClickException(exc.detail) from exc
     _run(
         init_central(
             url,
