@@ -126,7 +126,9 @@ def create_app(
         log.info("central ready on %s", engine.url.render_as_string(hide_password=True))
         try:
             async with anyio.create_task_group() as tasks:
-                if not db.is_sqlite(url):
+                if db.is_sqlite(url):
+                    tasks.start_soon(notifier.watch_stores, engine)
+                else:
                     tasks.start_soon(notifier.listen, url)
                 yield
                 tasks.cancel_scope.cancel()
@@ -140,6 +142,7 @@ def create_app(
         hq_poll=hq_poll,
         connections=metrics.connection_changed,
         wakeup=notifier.wakeup,
+        store_changes=notifier.stores,
     )
     app = Litestar(
         route_handlers=[
