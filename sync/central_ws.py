@@ -42,7 +42,15 @@ from sync.errors import (
     Unavailable,
     WrongStore,
 )
-from sync.frames import MAX_FRAME, HqItem, Push, ServerFrame, decode_client_frame, encode
+from sync.frames import (
+    MAX_FRAME,
+    HqBatch,
+    HqItem,
+    Push,
+    ServerFrame,
+    decode_client_frame,
+    encode,
+)
 from sync.server import IngestRequest, ServerSession
 from sync.wakeup import StoreWakeups, Wakeup
 
@@ -276,7 +284,11 @@ class _Connection:
         while True:
             seen = await self.authority.changed.wait(seen, math.inf)
             try:
-                if await self.authority.holds(self.session.store_id):
+                # Shielded: a query cancelled half-way (the connection ending meanwhile) would
+                # leave its database connection unreturned.
+                with anyio.CancelScope(shield=True):
+                    holds = await self.authority.holds(self.session.store_id)
+                if holds:
                     continue
             except Exception:
                 # The check before each HQ batch still keeps the store from getting anything.
@@ -341,18 +353,14 @@ class _Connection:
                     self.saved_hq = s.hq_acked
                 request = s.ingest_request()
                 if request is not None:
-                    await self._send(s.frames_to_send())  # earlier acks go out before a long ingest
+                    await self._flush()  # earlier acks go out before a long ingest
+                    if s.state == "closed":  # the flush found the credential revoked
+                        break
                     s.ingested(*await self.storage.ingest(request))
                     continue
                 hq = s.hq_request()
                 if hq is not None:
-                    items, upto = await self.storage.load_hq(hq.store_id, hq.after, hq.limit)
-                    if items and not await self.authority.holds(store_id):
-                        self._revoked()  # a revocation whose news was lost, or is on its way
-                        break
-                    s.hq_loaded(items, upto)
-                    # Sent now, so no batch waits in the session past the check just made.
-                    await self._send(s.frames_to_send())
+                    s.hq_loaded(*await self.storage.load_hq(hq.store_id, hq.after, hq.limit))
                     continue
                 break
         except SyncError as exc:
@@ -360,7 +368,25 @@ class _Connection:
         except Exception:
             log.exception("sync: storage failed for store %s", store_id)
             s.fail(Unavailable("central cannot store right now; reconnect later"))
-        await self._send(s.frames_to_send())
+        await self._flush()
+
+    async def _flush(self) -> None:
+        """Send what the session has to send; HQ batches only if the store's credential still
+        holds, checked right before (a revocation whose news was lost or is on its way)."""
+        s = self.session
+        frames = s.frames_to_send()
+        if any(isinstance(f, HqBatch) for f in frames):
+            try:
+                holds = await self.authority.holds(s.store_id)
+            except Exception:
+                log.exception("sync: checking store %s's credential failed", s.store_id)
+                s.fail(Unavailable("central cannot check credentials now; reconnect later"))
+                holds = False
+            if not holds:
+                self._revoked()  # does nothing if the session failed just above
+                kept: list[ServerFrame] = [f for f in frames if not isinstance(f, HqBatch)]
+                frames = kept + s.frames_to_send()
+        await self._send(frames)
 
     async def _send(self, frames: list[ServerFrame]) -> None:
         try:
