@@ -287,10 +287,14 @@ def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: s
         stream=sys.stderr,
     )
     try:
-        app = create_app(settings.data_dir, sync_settings=SyncSettings.from_env())
+        app = create_app(
+            settings.data_dir,
+            sync_settings=SyncSettings.from_env(),
+            metrics_token=settings.metrics_token,
+        )
     except HallsyncError as exc:
         raise click.ClickException(exc.detail) from exc
-    except ValueError as exc:  # a bad HALLSYNC_SYNC_* setting
+    except ValueError as exc:  # a bad HALLSYNC_SYNC_* or HALLSYNC_METRICS_TOKEN setting
         raise click.ClickException(str(exc)) from exc
     tune_for_serving()
     uvicorn.run(

@@ -134,7 +134,12 @@ def central_serve(
     )
     url = _url(settings.data_dir)
     secrets = _run(read_secrets(url))
-    app = create_app(url, secrets, hq_poll=settings.hq_poll_seconds)
+    try:
+        app = create_app(
+            url, secrets, hq_poll=settings.hq_poll_seconds, metrics_token=settings.metrics_token
+        )
+    except ValueError as exc:  # a bad HALLSYNC_METRICS_TOKEN
+        raise click.ClickException(str(exc)) from exc
     tune_for_serving()
     uvicorn.run(
         app,

@@ -22,6 +22,8 @@ class StoreNodeSettings:
     host: str = "127.0.0.1"
     port: int = 8100
     log_level: str = "info"
+    metrics_token: str | None = None
+    """``HALLSYNC_METRICS_TOKEN``: when set, ``/metrics`` answers only its bearer."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> StoreNodeSettings:
@@ -30,6 +32,7 @@ class StoreNodeSettings:
             "host": _env("HALLSYNC_HOST", "127.0.0.1"),
             "port": int(_env("HALLSYNC_PORT", "8100")),
             "log_level": _env("HALLSYNC_LOG_LEVEL", "info"),
+            "metrics_token": os.environ.get("HALLSYNC_METRICS_TOKEN") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -51,6 +54,9 @@ class CentralSettings:
     log_level: str = "info"
     hq_poll_seconds: float = 5.0
     """How often a sync connection looks for new HQ events to send down."""
+    metrics_token: str | None = None
+    """``HALLSYNC_METRICS_TOKEN``: when set, ``/metrics`` answers only its bearer, with the
+    per-store series; when not, ``/metrics`` has no per-store series."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> CentralSettings:
@@ -61,6 +67,7 @@ class CentralSettings:
             "port": int(_env("HALLSYNC_PORT", "8000")),
             "log_level": _env("HALLSYNC_LOG_LEVEL", "info"),
             "hq_poll_seconds": float(_env("HALLSYNC_HQ_POLL_SECONDS", "5")),
+            "metrics_token": os.environ.get("HALLSYNC_METRICS_TOKEN") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -31,6 +31,7 @@ from server.central.node import CentralSecrets
 from server.central.restore import MAX_PAGE, restore_page
 from server.central.storage import CentralStorage
 from server.errors import Unauthorized
+from server.metrics_access import check_token, scraper_guard
 from server.problems import EXCEPTION_HANDLERS
 from sync.central_ws import sync_route
 
@@ -64,11 +65,20 @@ async def ready(request: Request[Any, Any, State]) -> dict[str, str]:
     return {"status": "ready"}
 
 
-@get("/metrics", tags=["ops"], media_type="text/plain; version=0.0.4")
+@get(
+    "/metrics",
+    tags=["ops"],
+    media_type="text/plain; version=0.0.4",
+    guards=[scraper_guard],
+)
 async def prometheus(request: Request[Any, Any, State]) -> bytes:
-    """Prometheus metrics: this replica's counters and request latencies, plus per-store sync
-    lag and quarantine read from the database."""
-    return generate_latest(REGISTRY) + await metrics.store_gauges(central(request).engine)
+    """Prometheus metrics: this replica's counters and request latencies; with the metrics
+    token (``HALLSYNC_METRICS_TOKEN``, then required as ``Authorization: Bearer <token>``),
+    also each store's sync lag, high-water mark and quarantine, read from the database."""
+    own = generate_latest(REGISTRY)
+    if request.app.state.get("metrics_token") is None:
+        return own  # no scraper is authorised: no store's figures
+    return own + await metrics.store_gauges(central(request).engine)
 
 
 @post("/api/v1/enroll", tags=["sync"], status_code=200, security=[])
@@ -110,9 +120,12 @@ def create_app(
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     hq_poll: float = 5.0,
+    metrics_token: str | None = None,
 ) -> Litestar:
     """Central over the initialised database at ``url`` (``node.read_secrets`` gives
-    ``secrets``). ``clock`` is the wall clock (tests pass a fixed one)."""
+    ``secrets``). ``clock`` is the wall clock (tests pass a fixed one). ``metrics_token``
+    guards ``/metrics`` (``server.metrics_access``)."""
+    token = check_token(metrics_token)
     state = Central(url=url, secrets=secrets, clock=clock)
     notifier = state.hq_notifier
     storage = CentralStorage(state.engine_getter(), clock)
@@ -170,5 +183,6 @@ def create_app(
         debug=False,
     )
     app.state.central = state
+    app.state.metrics_token = token
     app.state.jwt_auth = jwt_auth
     return app
