@@ -114,6 +114,21 @@ class HqNotifier:
     def _store_changed(self, _conn: object, _pid: int, _channel: str, store_id: str) -> None:
         self.stores.fire(store_id)
 
+    @staticmethod
+    async def _credentials(
+        engine: AsyncEngine, store_ids: list[str]
+    ) -> dict[str, tuple[str, str | None]]:
+        """``store_id -> (status, credential_hash)`` of the given stores."""
+        async with db.read(engine) as conn:
+            rows = await conn.execute(
+                sa.select(
+                    central_stores.c.store_id,
+                    central_stores.c.status,
+                    central_stores.c.credential_hash,
+                ).where(central_stores.c.store_id.in_(store_ids))
+            )
+            return {r.store_id: (r.status, r.credential_hash) for r in rows}
+
     async def watch_stores(self, engine: AsyncEngine, *, every: float = 0.5) -> None:
         """SQLite: every ``every`` seconds, fire the wake-up of each store connected here that
         is no longer active, whose credential changed, or that is new here (its connections
@@ -127,15 +142,10 @@ class HqNotifier:
                 known = {}
                 continue
             try:
-                async with db.read(engine) as conn:
-                    rows = await conn.execute(
-                        sa.select(
-                            central_stores.c.store_id,
-                            central_stores.c.status,
-                            central_stores.c.credential_hash,
-                        ).where(central_stores.c.store_id.in_(watched))
-                    )
-                    now = {r.store_id: (r.status, r.credential_hash) for r in rows}
+                # Shielded: cancelled half-way (the app stopping), the read would leave its
+                # database connection unreturned.
+                with anyio.CancelScope(shield=True):
+                    now = await self._credentials(engine, watched)
             except StorageError as exc:
                 log.warning("cannot look for revoked stores now: %s", exc.detail)
                 continue
