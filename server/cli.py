@@ -85,6 +85,8 @@ def _parse_time(_ctx: click.Context, _param: click.Parameter, value: str) -> tim
 @click.version_option(package_name="hallsync")
 def main() -> None:
     """hallsync: offline-first operations for carrier retail halls."""
+    # Whatever this process creates is its owner's alone; the data directory holds secrets.
+    os.umask(0o077)
 
 
 @main.group()
@@ -351,10 +353,11 @@ def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: s
             settings.data_dir,
             sync_settings=SyncSettings.from_env(),
             logins=LoginGate(trusted_proxies=settings.trusted_proxies),
+            metrics_token=settings.metrics_token,
         )
     except HallsyncError as exc:
         raise click.ClickException(exc.detail) from exc
-    except ValueError as exc:  # a bad HALLSYNC_SYNC_* or HALLSYNC_TRUSTED_PROXIES setting
+    except ValueError as exc:  # a bad HALLSYNC_SYNC_*, _TRUSTED_PROXIES or _METRICS_TOKEN setting
         raise click.ClickException(str(exc)) from exc
     tune_for_serving()
     uvicorn.run(

@@ -56,13 +56,16 @@ def _run_sync(step: Callable[[], T]) -> T:
 
 def _url(data_dir: Path) -> str:
     """The database URL of an initialised central in ``data_dir``. Refuses one with neither a
-    saved URL nor the embedded database, rather than creating an empty database there."""
-    from server.central.db import resolve_url, sqlite_file
+    saved URL nor the embedded database, rather than creating an empty database there, after
+    checking that the data directory is private (repaired with a warning, or refused if another
+    user owns something in it)."""
+    from server.central.db import resolve_url, secure_files, sqlite_file
 
     if not data_dir.exists():
         raise click.ClickException(f"{data_dir} does not exist; run `hallsync central init`")
     try:
         url = resolve_url(data_dir, CentralSettings.from_env(data_dir=data_dir).database_url)
+        secure_files(data_dir, url)
     except HallsyncError as exc:
         raise click.ClickException(exc.detail) from exc
     file = sqlite_file(url)
@@ -78,6 +81,8 @@ def _now() -> datetime:
 @click.group()
 def central() -> None:
     """Commands of the central server."""
+    # Whatever this process creates is its owner's alone; the data directory holds secrets.
+    os.umask(0o077)
 
 
 @central.command("init")
@@ -96,8 +101,9 @@ def central_init(data_dir: Path, database_url: str | None, admin: str) -> None:
     is generated; it is kept in DATA_DIR/contact.key (copy it to every replica's data
     directory), never in the database; stores receive it when they enroll.
     """
-    from server.central.db import resolve_url, write_config
+    from server.central.db import resolve_url, secure_files, write_config
     from server.central.node import init_central
+    from server.datadir import private_dir
 
     try:
         url = resolve_url(data_dir, database_url or os.environ.get("HALLSYNC_DATABASE_URL"))
@@ -110,7 +116,11 @@ def central_init(data_dir: Path, database_url: str | None, admin: str) -> None:
     while not top.parent.exists():
         top = top.parent
     created = not top.exists()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        private_dir(data_dir)
+        secure_files(data_dir, url)
+    except HallsyncError as exc:
+        raise click.ClickException(exc.detail) from exc
     try:
         _run(
             init_central(
@@ -176,7 +186,16 @@ def central_serve(
         logins = LoginGate(trusted_proxies=settings.trusted_proxies)
     except ValueError as exc:  # a bad HALLSYNC_TRUSTED_PROXIES entry
         raise click.ClickException(str(exc)) from exc
-    app = create_app(url, secrets, hq_poll=settings.hq_poll_seconds, logins=logins)
+    try:
+        app = create_app(
+            url,
+            secrets,
+            hq_poll=settings.hq_poll_seconds,
+            logins=logins,
+            metrics_token=settings.metrics_token,
+        )
+    except ValueError as exc:  # a bad HALLSYNC_METRICS_TOKEN
+        raise click.ClickException(str(exc)) from exc
     tune_for_serving()
     uvicorn.run(
         app,

@@ -41,7 +41,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from pathlib import Path
 
 from argon2.low_level import Type, hash_secret_raw
 
+from server.datadir import write_private_file
 from server.hashing import shared_pool
 from server.privacy import normalize_contact
 
@@ -165,13 +165,12 @@ def key_path(data_dir: Path) -> Path:
 
 
 def write_key(data_dir: Path, hasher: ContactHasher) -> None:
-    """Write the key file, readable by the owner only, replacing none (refuses if present)."""
+    """Write the key file, readable by the owner only from its first byte; refuses to replace
+    one (a node whose key changed could no longer match its customers)."""
     path = key_path(data_dir)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(hasher.spec + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    if path.exists():
+        raise FileExistsError(path)
+    write_private_file(path, hasher.spec + "\n")
 
 
 def read_key(data_dir: Path) -> ContactHasher | None:

@@ -30,6 +30,8 @@ class StoreNodeSettings:
     trusted_proxies: tuple[str, ...] = ()
     """Reverse proxies (IP addresses or networks) whose ``X-Forwarded-For`` names the client
     that login throttling tallies; without any, the client is the socket peer."""
+    metrics_token: str | None = None
+    """``HALLSYNC_METRICS_TOKEN``: when set, ``/metrics`` answers only its bearer."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> StoreNodeSettings:
@@ -39,6 +41,7 @@ class StoreNodeSettings:
             "port": int(_env("HALLSYNC_PORT", "8100")),
             "log_level": _env("HALLSYNC_LOG_LEVEL", "info"),
             "trusted_proxies": _list("HALLSYNC_TRUSTED_PROXIES"),
+            "metrics_token": os.environ.get("HALLSYNC_METRICS_TOKEN") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -62,6 +65,9 @@ class CentralSettings:
     """How often a sync connection looks for new HQ events to send down."""
     trusted_proxies: tuple[str, ...] = ()
     """As for the store node: proxies whose ``X-Forwarded-For`` names an HQ login's client."""
+    metrics_token: str | None = None
+    """``HALLSYNC_METRICS_TOKEN``: when set, ``/metrics`` answers only its bearer, with the
+    per-store series; when not, ``/metrics`` has no per-store series."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> CentralSettings:
@@ -73,6 +79,7 @@ class CentralSettings:
             "log_level": _env("HALLSYNC_LOG_LEVEL", "info"),
             "hq_poll_seconds": float(_env("HALLSYNC_HQ_POLL_SECONDS", "5")),
             "trusted_proxies": _list("HALLSYNC_TRUSTED_PROXIES"),
+            "metrics_token": os.environ.get("HALLSYNC_METRICS_TOKEN") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -6,6 +6,10 @@ session, a worker carries out what the session asks for through the storage port
 frames it returns. A third task looks for new HQ events whenever the replica's ``Wakeup`` fires
 (a publish on this replica, or a PostgreSQL NOTIFY from any), and every ``hq_poll`` seconds in
 case a wake-up was lost.
+A connection's authorisation is checked again whenever its store's ``Wakeup`` in
+``store_changes`` fires (central fires it when the store is revoked or enrolled anew) and before
+every HQ batch it sends: a revoked store's connection is closed as ``Unauthorized`` and gets
+nothing more, even if the news of the revocation never reached this replica.
 Protocol errors become an ``Error`` frame and a close code (``sync.errors``); anything else
 that goes wrong while storing closes this one connection as ``Unavailable`` (the store retries
 later). Nothing is shared between connections, so one store's failure never touches another's.
@@ -38,9 +42,17 @@ from sync.errors import (
     Unavailable,
     WrongStore,
 )
-from sync.frames import MAX_FRAME, HqItem, Push, ServerFrame, decode_client_frame, encode
+from sync.frames import (
+    MAX_FRAME,
+    HqBatch,
+    HqItem,
+    Push,
+    ServerFrame,
+    decode_client_frame,
+    encode,
+)
 from sync.server import IngestRequest, ServerSession
-from sync.wakeup import Wakeup
+from sync.wakeup import StoreWakeups, Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +121,13 @@ def sync_route(
     max_frame: int = MAX_FRAME,
     connections: Callable[[str, int], None] | None = None,
     wakeup: Wakeup | None = None,
+    store_changes: StoreWakeups | None = None,
 ) -> WebsocketRouteHandler:
     """The websocket route of sync. ``connections(store_id, ±1)`` is told when a store's session
-    starts and ends (for a gauge); ``wakeup`` fires when new HQ events may exist."""
+    starts and ends (for a gauge); ``wakeup`` fires when new HQ events may exist;
+    ``store_changes`` fires a store's own wake-up when its credential may have been revoked."""
     hq_wakeup = wakeup or Wakeup()
+    changes = store_changes or StoreWakeups()
 
     @websocket(path, opt={"exclude_from_auth": True})
     async def sync_socket(socket: WebSocket[Any, Any, Any]) -> None:
@@ -133,7 +148,16 @@ def sync_route(
             connections(store_id, 1)
         try:
             session = ServerSession(store_id, schema=schema)
-            await _Connection(socket, session, storage, hq_poll, max_frame, hq_wakeup).serve()
+            with changes.watch(store_id) as changed:
+                await _Connection(
+                    socket,
+                    session,
+                    storage,
+                    hq_poll,
+                    max_frame,
+                    hq_wakeup,
+                    _Authority(authenticate, credential.strip(), changed),
+                ).serve()
         finally:
             if connections is not None:
                 connections(store_id, -1)
@@ -165,6 +189,19 @@ def _reason(message: str) -> str:
     return message.encode()[:120].decode(errors="ignore")
 
 
+class _Authority:
+    """How a connection checks that its credential still holds: ``authenticate`` once more,
+    and the store's wake-up that says when to."""
+
+    def __init__(self, authenticate: Authenticate, credential: str, changed: Wakeup) -> None:
+        self.authenticate = authenticate
+        self.credential = credential
+        self.changed = changed
+
+    async def holds(self, store_id: str) -> bool:
+        return await self.authenticate(self.credential) == store_id
+
+
 class _Connection:
     """One store's websocket: a reader task and an HQ poller feeding one session, and a worker
     carrying out what the session asks for.
@@ -183,6 +220,7 @@ class _Connection:
         hq_poll: float,
         max_frame: int,
         wakeup: Wakeup,
+        authority: _Authority,
     ) -> None:
         self.socket = socket
         self.session = session
@@ -190,6 +228,7 @@ class _Connection:
         self.hq_poll = hq_poll
         self.max_frame = max_frame
         self.wakeup = wakeup
+        self.authority = authority
         self.work = Wakeup()
         """Fired when the session may have something for the worker to do."""
         self.worked = Wakeup()
@@ -200,8 +239,9 @@ class _Connection:
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._poll)
             tg.start_soon(self._read)
+            tg.start_soon(self._recheck)
             await self._work()
-            tg.cancel_scope.cancel()  # the reader and the poller, waiting
+            tg.cancel_scope.cancel()  # the reader, the poller and the re-check, waiting
         error = self.session.close_with
         if error is not None:
             log.info(
@@ -236,6 +276,30 @@ class _Connection:
             seen = await self.wakeup.wait(seen, self.hq_poll)
             self.session.hq_available()
             self.work.fire()
+
+    async def _recheck(self) -> None:
+        """Whenever the store's wake-up fires, check the credential again; a revoked or
+        replaced one closes the connection at once."""
+        seen = self.authority.changed.generation
+        while True:
+            seen = await self.authority.changed.wait(seen, math.inf)
+            try:
+                # Shielded: a query cancelled half-way (the connection ending meanwhile) would
+                # leave its database connection unreturned.
+                with anyio.CancelScope(shield=True):
+                    holds = await self.authority.holds(self.session.store_id)
+                if holds:
+                    continue
+            except Exception:
+                # The check before each HQ batch still keeps the store from getting anything.
+                log.exception("sync: checking store %s's credential failed", self.session.store_id)
+                continue
+            self._revoked()
+            self.work.fire()
+
+    def _revoked(self) -> None:
+        store_id = self.session.store_id
+        self.session.fail(Unauthorized(f"store {store_id}'s credential was revoked or replaced"))
 
     async def _work(self) -> None:
         """Carry out what the session asks for whenever it may ask for something, until it is
@@ -289,7 +353,9 @@ class _Connection:
                     self.saved_hq = s.hq_acked
                 request = s.ingest_request()
                 if request is not None:
-                    await self._send(s.frames_to_send())  # earlier acks go out before a long ingest
+                    await self._flush()  # earlier acks go out before a long ingest
+                    if s.state == "closed":  # the flush found the credential revoked
+                        break
                     s.ingested(*await self.storage.ingest(request))
                     continue
                 hq = s.hq_request()
@@ -302,7 +368,25 @@ class _Connection:
         except Exception:
             log.exception("sync: storage failed for store %s", store_id)
             s.fail(Unavailable("central cannot store right now; reconnect later"))
-        await self._send(s.frames_to_send())
+        await self._flush()
+
+    async def _flush(self) -> None:
+        """Send what the session has to send; HQ batches only if the store's credential still
+        holds, checked right before (a revocation whose news was lost or is on its way)."""
+        s = self.session
+        frames = s.frames_to_send()
+        if any(isinstance(f, HqBatch) for f in frames):
+            try:
+                holds = await self.authority.holds(s.store_id)
+            except Exception:
+                log.exception("sync: checking store %s's credential failed", s.store_id)
+                s.fail(Unavailable("central cannot check credentials now; reconnect later"))
+                holds = False
+            if not holds:
+                self._revoked()  # does nothing if the session failed just above
+                kept: list[ServerFrame] = [f for f in frames if not isinstance(f, HqBatch)]
+                frames = kept + s.frames_to_send()
+        await self._send(frames)
 
     async def _send(self, frames: list[ServerFrame]) -> None:
         try:

@@ -9,6 +9,9 @@ number differ and looks again anyway, so no publish is missed between two waits.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import anyio
 
 
@@ -36,3 +39,43 @@ class Wakeup:
             with anyio.move_on_after(seconds):
                 await event.wait()
         return self.generation
+
+
+class StoreWakeups:
+    """A ``Wakeup`` per store with open connections on this replica, for news that concerns
+    one store's connections only (its credential was revoked or replaced: check it again).
+
+    A connection holds ``watch(store_id)`` while it runs; ``fire(store_id)`` wakes that store's
+    connections, ``fire_all()`` every connection (after news may have been missed).
+    """
+
+    def __init__(self) -> None:
+        self._wakeups: dict[str, Wakeup] = {}
+        self._watchers: dict[str, int] = {}
+
+    @contextmanager
+    def watch(self, store_id: str) -> Iterator[Wakeup]:
+        """The store's ``Wakeup``, for as long as the block runs."""
+        wakeup = self._wakeups.setdefault(store_id, Wakeup())
+        self._watchers[store_id] = self._watchers.get(store_id, 0) + 1
+        try:
+            yield wakeup
+        finally:
+            self._watchers[store_id] -= 1
+            if not self._watchers[store_id]:
+                del self._watchers[store_id], self._wakeups[store_id]
+
+    def watched(self) -> list[str]:
+        """The stores with open connections here."""
+        return list(self._wakeups)
+
+    def fire(self, store_id: str) -> None:
+        """Wake the store's connections, if it has any here. Call from the event loop's
+        thread."""
+        wakeup = self._wakeups.get(store_id)
+        if wakeup is not None:
+            wakeup.fire()
+
+    def fire_all(self) -> None:
+        for wakeup in list(self._wakeups.values()):
+            wakeup.fire()

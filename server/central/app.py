@@ -33,6 +33,7 @@ from server.central.storage import CentralStorage
 from server.errors import Unauthorized
 from server.inputs import CheckedRequest, check_request_text
 from server.logins import LoginGate
+from server.metrics_access import check_token, scraper_guard
 from server.problems import EXCEPTION_HANDLERS
 from sync.central_ws import sync_route
 
@@ -66,11 +67,20 @@ async def ready(request: Request[Any, Any, State]) -> dict[str, str]:
     return {"status": "ready"}
 
 
-@get("/metrics", tags=["ops"], media_type="text/plain; version=0.0.4")
+@get(
+    "/metrics",
+    tags=["ops"],
+    media_type="text/plain; version=0.0.4",
+    guards=[scraper_guard],
+)
 async def prometheus(request: Request[Any, Any, State]) -> bytes:
-    """Prometheus metrics: this replica's counters and request latencies, plus per-store sync
-    lag and quarantine read from the database."""
-    return generate_latest(REGISTRY) + await metrics.store_gauges(central(request).engine)
+    """Prometheus metrics: this replica's counters and request latencies; with the metrics
+    token (``HALLSYNC_METRICS_TOKEN``, then required as ``Authorization: Bearer <token>``),
+    also each store's sync lag, high-water mark and quarantine, read from the database."""
+    own = generate_latest(REGISTRY)
+    if request.app.state.get("metrics_token") is None:
+        return own  # no scraper is authorised: no store's figures
+    return own + await metrics.store_gauges(central(request).engine)
 
 
 @post("/api/v1/enroll", tags=["sync"], status_code=200, security=[])
@@ -119,10 +129,13 @@ def create_app(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     hq_poll: float = 5.0,
     logins: LoginGate | None = None,
+    metrics_token: str | None = None,
 ) -> Litestar:
     """Central over the initialised database at ``url`` (``node.read_secrets`` gives
     ``secrets``). ``clock`` is the wall clock (tests pass a fixed one). ``logins`` throttles
-    and checks HQ logins (default: the socket peer is the client, the process-wide pool)."""
+    and checks HQ logins (default: the socket peer is the client, the process-wide pool).
+    ``metrics_token`` guards ``/metrics`` (``server.metrics_access``)."""
+    token = check_token(metrics_token)
     state = Central(url=url, secrets=secrets, clock=clock, logins=logins or LoginGate())
     notifier = state.hq_notifier
     storage = CentralStorage(state.engine_getter(), clock)
@@ -136,7 +149,9 @@ def create_app(
         log.info("central ready on %s", engine.url.render_as_string(hide_password=True))
         try:
             async with anyio.create_task_group() as tasks:
-                if not db.is_sqlite(url):
+                if db.is_sqlite(url):
+                    tasks.start_soon(notifier.watch_stores, engine)
+                else:
                     tasks.start_soon(notifier.listen, url)
                 yield
                 tasks.cancel_scope.cancel()
@@ -150,6 +165,7 @@ def create_app(
         hq_poll=hq_poll,
         connections=metrics.connection_changed,
         wakeup=notifier.wakeup,
+        store_changes=notifier.stores,
     )
     app = Litestar(
         route_handlers=[
@@ -180,5 +196,6 @@ def create_app(
         debug=False,
     )
     app.state.central = state
+    app.state.metrics_token = token
     app.state.jwt_auth = jwt_auth
     return app

@@ -10,6 +10,7 @@ retryable), so a failing database is a "retry later" to every caller.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tomllib
 from collections.abc import AsyncIterator, Callable
@@ -25,6 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from schema.migrations import upgrade_connection
 from schema.tables.core import node_meta
+from server.datadir import (
+    create_private_file,
+    secure,
+    secure_paths,
+    sqlite_files,
+    write_private_file,
+)
 from server.errors import HallsyncError, StorageError, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -103,14 +111,22 @@ def sqlite_file(url: str) -> Path | None:
 def write_config(data_dir: Path, database_url: str) -> None:
     """Remember the database URL for later commands; owner-readable only (it may hold a
     password)."""
-    path = config_path(data_dir)
     escaped = database_url.replace("\\", "\\\\").replace('"', '\\"')
-    path.write_text(f'database_url = "{escaped}"\n', encoding="utf-8")
-    path.chmod(0o600)
+    write_private_file(config_path(data_dir), f'database_url = "{escaped}"\n')
 
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def secure_files(data_dir: Path, url: str) -> None:
+    """Check, before central uses them, that its data directory and an SQLite database kept
+    elsewhere are private to this user (``server.datadir.secure``: repaired with a warning,
+    or refused if another user owns them)."""
+    secure(data_dir)
+    db_file = sqlite_file(url)
+    if db_file is not None and db_file.resolve().parent != data_dir.resolve():
+        secure_paths(sqlite_files(db_file))
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -124,6 +140,12 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         return create_async_engine(
             url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
         )
+    db_file = sqlite_file(url)
+    if db_file is not None and db_file.parent.is_dir() and not db_file.exists():
+        # Made by us at 0600, not by SQLite at 0644 less the umask: its -wal and -shm files,
+        # which SQLite creates later, take the database file's mode.
+        with contextlib.suppress(FileExistsError):  # another process made it just now
+            create_private_file(db_file)
     engine = create_async_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine.sync_engine, "connect")

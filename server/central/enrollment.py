@@ -7,7 +7,9 @@ keeps only SHA-256 hashes of codes and credentials. Enrolling again (a replaced 
 the credential hash, which locks the old node out; revoking locks the store out for good.
 
 Every function runs inside the caller's transaction (``server.central.db.write``), so any
-replica can do any step: all state is in the database.
+replica can do any step: all state is in the database. Revoking a store or replacing its
+credential also tells every replica, on commit (``NOTIFY hallsync_store``, PostgreSQL), so the
+store's open sync connections close at once (``server.central.hq_notify``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from server.errors import (
 from server.privacy import redact_text
 
 CODE_TTL = timedelta(days=7)
+STORE_CHANNEL = "hallsync_store"
+"""PostgreSQL NOTIFY channel; the payload is a store id whose credential was revoked or
+replaced."""
 CREDENTIAL_PREFIX = "hs1"
 STORE_ID = re.compile(r"[A-Za-z0-9_-]{1,16}\Z")
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: it is read aloud and typed
@@ -158,6 +163,7 @@ async def enroll(
         .where(central_stores.c.store_id == used)
         .values(status="active", credential_hash=sha256_hex(credential), enrolled_at=now)
     )
+    await _tell_replicas(conn, used)  # a replaced node's old connection ends
     return EnrollOut(
         store_id=used,
         name=store.name,
@@ -181,6 +187,14 @@ async def revoke(conn: AsyncConnection, store_id: str, *, now: datetime) -> None
         .values(status="revoked", credential_hash=None)
     )
     await _retire_codes(conn, store_id, now)
+    await _tell_replicas(conn, store_id)
+
+
+async def _tell_replicas(conn: AsyncConnection, store_id: str) -> None:
+    """Have every replica check the store's open connections, once this transaction commits
+    (PostgreSQL; on SQLite each replica looks for itself, see ``hq_notify.watch_stores``)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.select(sa.func.pg_notify(STORE_CHANNEL, store_id)))
 
 
 async def authenticate(conn: AsyncConnection, credential: str) -> Any | None:

@@ -26,6 +26,7 @@ from litestar.types import Message, Receive, Scope, Send
 from server.errors import StorageError
 from server.inputs import CheckedRequest, check_request_text
 from server.logins import LoginGate
+from server.metrics_access import check_token, scraper_guard
 from server.problems import EXCEPTION_HANDLERS
 from server.store.api import complaints, inventory, kpis, ops, queue, shifts, store, sync
 from server.store.api.common import Node, provide_paging
@@ -49,7 +50,11 @@ def health() -> dict[str, str]:
 
 
 class Metrics(PrometheusController):
+    """Prometheus metrics of the node; only for the holder of the metrics token when one is
+    configured (``server.metrics_access``)."""
+
     path = "/metrics"
+    guards = [scraper_guard]
 
 
 class RequestMetrics(PrometheusMiddleware):
@@ -106,14 +111,16 @@ def create_app(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     sync_settings: SyncSettings | None = None,
     logins: LoginGate | None = None,
+    metrics_token: str | None = None,
 ) -> Litestar:
     """The store node app over the initialised node in ``data_dir``.
 
     ``clock`` is the wall clock commands are stamped with (tests pass a fixed one). When the
     node is enrolled with central, a background task syncs it as ``sync_settings`` say
     (default: continuously). ``logins`` throttles and checks logins (default: the socket peer
-    is the client, the process-wide password pool).
+    is the client, the process-wide password pool). ``metrics_token`` guards ``/metrics``.
     """
+    token = check_token(metrics_token)
     opened = open_store(data_dir)
     engine, store_id = opened.engine, opened.store_id
     writer = Writer(engine, store_id, contact_key=opened.contact_key, clock=clock)
@@ -198,4 +205,5 @@ def create_app(
     app.state.board = board
     app.state.sync = syncer
     app.state.logins = logins or LoginGate()
+    app.state.metrics_token = token
     return app

@@ -29,6 +29,7 @@ from schema.events import decode
 from schema.tables.core import events, node_meta, staff, store_info
 from server import contact_migration
 from server.contact_hash import ContactHasher, ContactKeyError, key_path, read_key, write_key
+from server.datadir import create_private_file, private_dir, secure
 from server.domain import projection
 from server.domain import store as store_domain
 from server.domain.context import Ctx
@@ -124,10 +125,11 @@ def init_store(
         )
     store_domain.check_tz(tz)
     hasher = check_contact_key(contact_key) if contact_key else ContactHasher.generate()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = db_path(data_dir)
     if path.exists():
         raise Conflict(f"{path} already holds a store node")
+    create_private_file(path)  # SQLite's -wal and -shm files take this file's mode
     engine = make_engine(path)
     done = False
     try:
@@ -172,6 +174,7 @@ def open_store(data_dir: Path) -> OpenNode:
     path = db_path(data_dir)
     if not path.exists():
         raise NotFound(f"no store node in {data_dir}; run `hallsync store init` first")
+    secure(data_dir)
     engine = make_engine(path)
     create_schema(engine)
     with engine.connect() as conn:
@@ -351,6 +354,8 @@ def init_enrolled(
         )
     url = ws_url(central_url)
     path = db_path(data_dir)
+    if path.exists():
+        secure(data_dir)
     pending = _pending_restore(path) if restore and path.exists() else None
     if pending is None and path.exists():
         raise Conflict(f"{path} already holds a store node")
@@ -395,7 +400,8 @@ def _create_restoring(
     identity: dict[str, str],
 ) -> None:
     """An empty node marked as restoring: no store settings, no staff, no events yet."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
+    create_private_file(db_path(data_dir))
     engine = make_engine(db_path(data_dir))
     try:
         create_schema(engine)

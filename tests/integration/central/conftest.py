@@ -23,6 +23,7 @@ from server.central.node import init_central, read_secrets
 from tests.contact import CONTACT_KEY, key_dir
 
 ADMIN = "admin"
+METRICS_TOKEN = "scraper-token-0123456789"
 ADMIN_PASSWORD = "hq-admin-pass-1"
 
 
@@ -140,10 +141,14 @@ def app_url(sqlite_template: Path, tmp_path: Path) -> str:
     return sqlite_url(d)
 
 
-def open_app(url: str, clock: Clock, *, hq_poll: float = 0.05) -> TestClient[Any]:
+def open_app(
+    url: str, clock: Clock, *, hq_poll: float = 0.05, metrics_token: str | None = None
+) -> TestClient[Any]:
     """A test client on a central app over ``url``, HQ events polled every ``hq_poll`` s."""
     secrets = asyncio.run(read_secrets(url, key_dir()))
-    return TestClient(app=create_app(url, secrets, clock=clock, hq_poll=hq_poll))
+    return TestClient(
+        app=create_app(url, secrets, clock=clock, hq_poll=hq_poll, metrics_token=metrics_token)
+    )
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from tests.integration.central.conftest import (
     ADMIN,
     ADMIN_PASSWORD,
     CONTACT_KEY,
+    METRICS_TOKEN,
     CentralApp,
     Clock,
     open_app,
@@ -63,7 +64,10 @@ def test_two_connections_of_one_store_on_two_replicas_store_each_event_once(
 ) -> None:
     """A store's old connection may linger on one replica while it reconnects to another; both
     upload the same events and central must hold each exactly once."""
-    with open_app(pg_central, clock) as a_client, open_app(pg_central, clock) as b_client:
+    with (
+        open_app(pg_central, clock, metrics_token=METRICS_TOKEN) as a_client,
+        open_app(pg_central, clock) as b_client,
+    ):
         a = CentralApp(a_client, {}, clock)
         a.admin = a.login(ADMIN, ADMIN_PASSWORD)
         b = CentralApp(b_client, a.admin, clock)
@@ -80,7 +84,7 @@ def test_two_connections_of_one_store_on_two_replicas_store_each_event_once(
         assert last_one == Ack(seq=40) and last_two == Ack(seq=40)
         s = status(a, "S001")
         assert (s["high_water"], s["quarantined"]) == (40, 0)
-        r = a.client.get("/metrics").text
+        r = a.client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
         assert 'hallsync_central_store_high_water{region="east",store_id="S001"} 40.0' in r
 
 

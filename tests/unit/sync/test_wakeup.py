@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anyio
 
-from sync.wakeup import Wakeup
+from sync.wakeup import StoreWakeups, Wakeup
 
 
 async def test_a_waiter_wakes_when_fired() -> None:
@@ -35,3 +35,15 @@ async def test_a_timeout_returns_the_same_generation() -> None:
     assert await w.wait(0, seconds=0.01) == 0
     w.fire()
     assert await w.wait(0, seconds=0.01) == 1
+
+
+def test_a_stores_wakeup_reaches_only_its_own_connections_while_they_run() -> None:
+    stores = StoreWakeups()
+    with stores.watch("S001") as one, stores.watch("S001") as two, stores.watch("S002") as other:
+        assert sorted(stores.watched()) == ["S001", "S002"] and one is two
+        stores.fire("S001")
+        stores.fire("S404")  # no connection here: nothing to do
+        assert (one.generation, other.generation) == (1, 0)
+        stores.fire_all()
+        assert (one.generation, other.generation) == (2, 1)
+    assert stores.watched() == []  # nothing kept for stores that left
