@@ -47,6 +47,7 @@ def test_centrals_sqlite_files_are_private_under_the_usual_umask(
     asyncio.run(
         init_central(
             url,
+            data_dir=d,
             admin_username=ADMIN,
             admin_password=ADMIN_PASSWORD,
             contact_key=CONTACT_KEY,

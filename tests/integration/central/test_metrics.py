@@ -12,6 +12,7 @@ import pytest
 from server.central.app import create_app
 from server.central.node import read_secrets
 from sync.frames import Ack
+from tests.contact import key_dir
 from tests.integration.central import store_events as ev
 from tests.integration.central.conftest import (
     ADMIN,
@@ -93,6 +94,6 @@ def test_without_a_token_configured_metrics_name_no_store(app: CentralApp) -> No
 
 
 def test_a_guessable_token_is_refused_at_start(app_url: str, clock: Clock) -> None:
-    secrets = asyncio.run(read_secrets(app_url))
+    secrets = asyncio.run(read_secrets(app_url, key_dir()))
     with pytest.raises(ValueError, match="at least 16"):
         create_app(app_url, secrets, clock=clock, metrics_token="short")

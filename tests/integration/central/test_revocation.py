@@ -19,6 +19,7 @@ from server.central.node import init_central, read_secrets
 from server.central.storage import CentralStorage
 from sync.central_ws import sync_route
 from sync.frames import Error, HqAck, HqBatch, encode
+from tests.contact import key_dir
 from tests.integration.central.conftest import (
     ADMIN,
     ADMIN_PASSWORD,
@@ -150,6 +151,7 @@ def test_nothing_is_sent_after_a_revocation_the_replica_never_heard_of(
 async def pg_central(pg_url: str, clock: Clock) -> str:
     await init_central(
         pg_url,
+        data_dir=key_dir(),
         admin_username=ADMIN,
         admin_password=ADMIN_PASSWORD,
         contact_key=CONTACT_KEY,
@@ -167,7 +169,7 @@ def _listening(client: TestClient[Any]) -> bool:
 def test_revocation_closes_the_stores_sessions_on_every_replica(
     pg_central: str, clock: Clock, where: str
 ) -> None:
-    secrets = asyncio.run(read_secrets(pg_central))
+    secrets = asyncio.run(read_secrets(pg_central, key_dir()))
     with (
         TestClient(app=create_app(pg_central, secrets, clock=clock, hq_poll=HOUR)) as a_client,
         TestClient(app=create_app(pg_central, secrets, clock=clock, hq_poll=HOUR)) as b_client,
