@@ -23,6 +23,7 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import REGISTRY, generate_latest
 
+from server.api_contract import contract_plugins, problems
 from server.central import db, enrollment, hq_api, hq_publish_api, metrics
 from server.central.context import Central, central
 from server.central.hq_auth import make_hq_jwt_auth
@@ -71,7 +72,13 @@ async def prometheus(request: Request[Any, Any, State]) -> bytes:
     return generate_latest(REGISTRY) + await metrics.store_gauges(central(request).engine)
 
 
-@post("/api/v1/enroll", tags=["sync"], status_code=200, security=[])
+@post(
+    "/api/v1/enroll",
+    tags=["sync"],
+    status_code=200,
+    security=[],
+    responses=problems(401, 403, 404, 409),
+)
 async def enroll(request: Request[Any, Any, State], data: JSONBody[EnrollIn]) -> EnrollOut:
     """Trade a one-time enrollment code for the store's sync credential and the chain's contact
     key. A node replacing one whose events central holds must say ``restore: true``."""
@@ -82,7 +89,7 @@ async def enroll(request: Request[Any, Any, State], data: JSONBody[EnrollIn]) ->
     return out
 
 
-@get("/api/v1/restore/events", tags=["sync"], security=[])
+@get("/api/v1/restore/events", tags=["sync"], security=[], responses=problems(401))
 async def restore_events(
     request: Request[Any, Any, State],
     after: Annotated[int, QueryParameter(ge=0, description="last seq the node already has")] = 0,
@@ -153,6 +160,7 @@ def create_app(
             *hq_publish_api.ROUTES,
         ],
         on_app_init=[jwt_auth.on_app_init],
+        plugins=contract_plugins(PUBLIC_PATHS),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[PrometheusConfig(app_name="hallsync_central", group_path=True).middleware],

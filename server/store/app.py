@@ -15,14 +15,12 @@ from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.plugins.prometheus import (
-    PrometheusConfig,
-    PrometheusController,
-    PrometheusMiddleware,
-)
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import Message, Receive, Scope, Send
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from server.api_contract import contract_plugins
 from server.errors import StorageError
 from server.problems import EXCEPTION_HANDLERS
 from server.store.api import complaints, inventory, kpis, ops, queue, shifts, store, sync
@@ -46,8 +44,11 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-class Metrics(PrometheusController):
-    path = "/metrics"
+@get("/metrics", tags=["ops"], media_type=CONTENT_TYPE_LATEST, sync_to_thread=False)
+def metrics() -> bytes:
+    """Prometheus metrics: request counts and latencies (the text exposition format; Litestar's
+    own controller documents it as JSON)."""
+    return generate_latest(REGISTRY)
 
 
 class RequestMetrics(PrometheusMiddleware):
@@ -162,13 +163,14 @@ def create_app(
         await node.reader.run(lambda c: c.exec_driver_sql("SELECT 1").scalar())
         return {"status": "ready", "store_id": store_id}
 
-    route_handlers: list[Any] = [health, ready, Metrics]
+    route_handlers: list[Any] = [health, ready, metrics]
     for module in ROUTE_MODULES:
         route_handlers.extend(module.ROUTES)
 
     app = Litestar(
         route_handlers=route_handlers,
         on_app_init=[jwt_auth.on_app_init],
+        plugins=contract_plugins(PUBLIC_PATHS),
         lifespan=[lifespan],
         dependencies={"paging": Provide(provide_paging, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,

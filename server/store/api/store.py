@@ -24,6 +24,7 @@ from schema.api.store import (
     StoreSettingsIn,
 )
 from schema.events.store import Role
+from server.api_contract import problems
 from server.domain import store as domain
 from server.domain.context import Ctx, StoreSettings, load_settings
 from server.domain.paging import paginate
@@ -37,7 +38,7 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/login", status_code=200, security=[])
+    @post("/login", status_code=200, security=[], responses=problems(401, 429))
     async def login(self, request: Request[Any, Any, State], data: JSONBody[LoginIn]) -> LoginOut:
         """Exchange a user name and password for a bearer token (登录)."""
         n = node(request)
