@@ -43,6 +43,7 @@ from schema.api.kpis import StoreKpisOut
 from schema.api.store import (
     LoginIn,
     LoginOut,
+    PasswordChangeIn,
     StaffIn,
     StaffOut,
     StaffUpdate,
@@ -103,6 +104,18 @@ class TabletClient(QueueApi, InventoryApi, ShiftsApi, ComplaintsApi, OpsApi):
     async def me(self) -> StaffOut:
         """The staff member the token belongs to."""
         return await self.request("GET", "/api/v1/auth/me", StaffOut)
+
+    async def change_password(self, current_password: str, new_password: str) -> LoginOut:
+        """Change the logged-in member's own password; the new token the node answers with is
+        used from now on (every earlier one stops working)."""
+        out = await self.request(
+            "POST",
+            "/api/v1/auth/password",
+            LoginOut,
+            body=PasswordChangeIn(current_password=current_password, new_password=new_password),
+        )
+        self.token = out.access_token
+        return out
 
     async def sync_status(self) -> SyncStatusOut:
         """Where the node's sync with central stands: events pending upload, last success

@@ -17,6 +17,7 @@ from schema.api.queue import (
     AppointmentCancelIn,
     AppointmentIn,
     AppointmentOut,
+    AppointmentSearchIn,
     AppointmentStatus,
     CancelIn,
     CheckInOut,
@@ -243,7 +244,6 @@ class QueueApi(HttpCore):
         day: date | None = None,
         status: AppointmentStatus | None = None,
         category: ServiceCategory | None = None,
-        phone_tail: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
     ) -> Page[AppointmentOut]:
@@ -252,7 +252,6 @@ class QueueApi(HttpCore):
             "day": day,
             "status": status,
             "category": category,
-            "phone_tail": phone_tail,
             "limit": limit,
             "offset": offset,
         }
@@ -263,6 +262,18 @@ class QueueApi(HttpCore):
     ) -> AppointmentOut:
         return await self.request(
             "POST", _APPOINTMENTS, AppointmentOut, body=body, idempotency_key=idempotency_key
+        )
+
+    async def search_appointments(
+        self, body: AppointmentSearchIn, *, limit: int | None = None, offset: int | None = None
+    ) -> Page[AppointmentOut]:
+        """A customer's appointments of a day by phone; the number goes in the body."""
+        return await self.request(
+            "POST",
+            f"{_APPOINTMENTS}/search",
+            Page[AppointmentOut],
+            body=body,
+            params={"limit": limit, "offset": offset},
         )
 
     async def get_appointment(self, appointment_id: UUID) -> AppointmentOut:

@@ -81,8 +81,9 @@ def store_init(
     replaces a dead one downloads the store's whole log from central and rebuilds from it.
 
     The manager's password comes from HALLSYNC_MANAGER_PASSWORD, or is asked for. The chain's
-    key for customer contact hashes comes from HALLSYNC_CONTACT_KEY (at least 16 characters);
-    without it the node makes its own, and a customer is recognised in this store only.
+    key for customer phone tokens comes from HALLSYNC_CONTACT_KEY (central's
+    DATA_DIR/contact.key, or a secret of at least 16 characters); without it the node makes its
+    own, and a customer is recognised in this store only. It is kept in DATA_DIR/contact.key.
     """
     from server.store.node import init_store
 
@@ -265,7 +266,12 @@ async def _sync(data_dir: Path, once: bool) -> Any:
 
 @store.command("serve")
 @DATA_DIR
-@click.option("--host", default=None, help="Address to listen on [127.0.0.1].")
+@click.option(
+    "--host",
+    default=None,
+    help="Address to listen on: 0.0.0.0 (or this machine's LAN address) for the hall's "
+    "tablets to reach the node [HALLSYNC_HOST, else 127.0.0.1: this machine only].",
+)
 @click.option("--port", type=int, default=None, help="Port to listen on [8100].")
 @click.option("--log-level", default=None, help="debug, info, warning [info].")
 def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: str | None) -> None:
@@ -273,6 +279,7 @@ def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: s
     import uvicorn
 
     from server.gc_tuning import tune_for_serving
+    from server.logins import LoginGate
     from server.store.app import create_app
     from server.store.sync_service import SyncSettings
 
@@ -285,10 +292,14 @@ def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: s
         stream=sys.stderr,
     )
     try:
-        app = create_app(settings.data_dir, sync_settings=SyncSettings.from_env())
+        app = create_app(
+            settings.data_dir,
+            sync_settings=SyncSettings.from_env(),
+            logins=LoginGate(trusted_proxies=settings.trusted_proxies),
+        )
     except HallsyncError as exc:
         raise click.ClickException(exc.detail) from exc
-    except ValueError as exc:  # a bad HALLSYNC_SYNC_* setting
+    except ValueError as exc:  # a bad HALLSYNC_SYNC_* or HALLSYNC_TRUSTED_PROXIES setting
         raise click.ClickException(str(exc)) from exc
     tune_for_serving()
     uvicorn.run(

@@ -1,4 +1,4 @@
-"""``hallsync central …``: set up central, serve it, enroll and revoke stores.
+"""``hallsync central …``: set up central, serve it, enroll and revoke stores, manage HQ users.
 
 Every command takes ``--data-dir`` (or ``HALLSYNC_DATA_DIR``): the folder holding
 ``central.toml`` (the database URL given at init) or, without one, the embedded SQLite
@@ -11,17 +11,22 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+import msgspec
 
 from server.errors import HallsyncError
 from server.settings import CentralSettings
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
 T = TypeVar("T")
+S = TypeVar("S", bound=msgspec.Struct)
 
 DATA_DIR = click.option(
     "--data-dir",
@@ -69,8 +74,9 @@ def central_init(data_dir: Path, database_url: str | None, admin: str) -> None:
     """Create central: its database schema, shared secrets and the first HQ admin.
 
     The admin's password comes from HALLSYNC_HQ_ADMIN_PASSWORD, or is asked for. The chain's
-    key for customer contact hashes comes from HALLSYNC_CONTACT_KEY (at least 16 characters) or
-    is generated; stores receive it when they enroll.
+    key for customer phone tokens comes from HALLSYNC_CONTACT_KEY (at least 16 characters) or
+    is generated; it is kept in DATA_DIR/contact.key (copy it to every replica's data
+    directory), never in the database; stores receive it when they enroll.
     """
     from server.central.db import resolve_url, write_config
     from server.central.node import init_central
@@ -85,6 +91,7 @@ def central_init(data_dir: Path, database_url: str | None, admin: str) -> None:
     _run(
         init_central(
             url,
+            data_dir=data_dir,
             admin_username=admin,
             admin_password=password,
             contact_key=os.environ.get("HALLSYNC_CONTACT_KEY") or None,
@@ -96,7 +103,12 @@ def central_init(data_dir: Path, database_url: str | None, admin: str) -> None:
 
 @central.command("serve")
 @DATA_DIR
-@click.option("--host", default=None, help="Address to listen on [127.0.0.1].")
+@click.option(
+    "--host",
+    default=None,
+    help="Address to listen on: 0.0.0.0 (or this machine's LAN address) for stores and HQ to "
+    "reach it [HALLSYNC_HOST, else 127.0.0.1: this machine only].",
+)
 @click.option("--port", type=int, default=None, help="Port to listen on [8000].")
 @click.option("--log-level", default=None, help="debug, info, warning [info].")
 def central_serve(
@@ -108,6 +120,7 @@ def central_serve(
     from server.central.app import create_app
     from server.central.node import read_secrets
     from server.gc_tuning import tune_for_serving
+    from server.logins import LoginGate
     from sync.frames import MAX_FRAME
 
     settings = CentralSettings.from_env(
@@ -119,8 +132,12 @@ def central_serve(
         stream=sys.stderr,
     )
     url = _url(settings.data_dir)
-    secrets = _run(read_secrets(url))
-    app = create_app(url, secrets, hq_poll=settings.hq_poll_seconds)
+    secrets = _run(read_secrets(url, settings.data_dir))
+    try:
+        logins = LoginGate(trusted_proxies=settings.trusted_proxies)
+    except ValueError as exc:  # a bad HALLSYNC_TRUSTED_PROXIES entry
+        raise click.ClickException(str(exc)) from exc
+    app = create_app(url, secrets, hq_poll=settings.hq_poll_seconds, logins=logins)
     tune_for_serving()
     uvicorn.run(
         app,
@@ -195,6 +212,185 @@ def central_revoke_store(store_id: str, data_dir: Path) -> None:
 
     _run(step())
     click.echo(f"store {store_id} revoked")
+
+
+# ------------------------------------------------------------------ HQ users
+
+USER_PASSWORD_ENV = "HALLSYNC_HQ_USER_PASSWORD"
+
+
+def _user_password(username: str) -> str:
+    """A password for ``username``: from HALLSYNC_HQ_USER_PASSWORD or a hidden prompt, never
+    from the command line (where other users of the machine and the shell history see it)."""
+    password = os.environ.get(USER_PASSWORD_ENV)
+    if not password:
+        password = click.prompt(
+            f"Password for {username}", hide_input=True, confirmation_prompt=True
+        )
+    return password
+
+
+def _users(data_dir: Path, step: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run ``step`` in one write transaction on central's (migrated) database."""
+    from server.central import db
+
+    url = _url(data_dir)
+
+    async def run() -> T:
+        engine = db.make_engine(url)
+        try:
+            await db.migrate(engine)
+            async with db.write(engine) as conn:
+                return await step(conn)
+        finally:
+            await engine.dispose()
+
+    return _run(run())
+
+
+def _checked(struct: type[S], **fields: Any) -> S:
+    """The fields as the API would take them: the same limits, the same messages."""
+    try:
+        return msgspec.convert(fields, struct)
+    except msgspec.ValidationError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _describe(user: Any) -> str:
+    regions = ",".join(user.regions) or "*"
+    flags = ("" if user.active else " inactive") + (
+        " must-change-password" if user.must_change_password else ""
+    )
+    return f"{user.username}\t{user.role}\t{regions}\t{user.display_name}{flags}"
+
+
+@central.group("user")
+def central_user() -> None:
+    """Manage HQ users (the same rules as /api/v1/hq/users).
+
+    Passwords come from HALLSYNC_HQ_USER_PASSWORD or a prompt, never from the command line.
+    A user given a password here must choose their own at their first login.
+    """
+
+
+@central_user.command("add")
+@click.argument("username")
+@DATA_DIR
+@click.option("--role", type=click.Choice(["admin", "ops", "analyst", "auditor"]), required=True)
+@click.option(
+    "--region", "regions", multiple=True, help="A region the user may see (repeat); none: all."
+)
+@click.option("--display-name", default=None, help="Name shown to HQ [USERNAME].")
+def user_add(
+    username: str, data_dir: Path, role: str, regions: tuple[str, ...], display_name: str | None
+) -> None:
+    """Create HQ user USERNAME."""
+    from anyio import to_thread
+
+    from schema.api.hq_users import HqUserIn
+    from server.central import hq_users
+    from server.passwords import hash_password
+
+    data = _checked(
+        HqUserIn,
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        regions=list(regions),
+        password=_user_password(username),
+    )
+
+    async def step(conn: AsyncConnection) -> Any:
+        pw_hash = await to_thread.run_sync(hash_password, data.password)
+        out, _ = await hq_users.create_user(
+            conn, data, password_hash=pw_hash, now=_now(), created_by=None
+        )
+        return out
+
+    click.echo(f"created {_describe(_users(data_dir, step))}")
+
+
+@central_user.command("list")
+@DATA_DIR
+@click.option("--role", type=click.Choice(["admin", "ops", "analyst", "auditor"]), default=None)
+@click.option("--active/--inactive", default=None, help="Only active (or inactive) users.")
+def user_list(data_dir: Path, role: str | None, active: bool | None) -> None:
+    """List HQ users: user name, role, regions (* = every region), display name."""
+    from server.central import hq_users
+
+    async def step(conn: AsyncConnection) -> list[Any]:
+        rows = await conn.execute(hq_users.list_query(role=role, active=active))
+        return [hq_users.user_out(r) for r in rows]
+
+    for user in _users(data_dir, step):
+        click.echo(_describe(user))
+
+
+def _update(data_dir: Path, username: str, **change: Any) -> None:
+    from schema.api.hq_users import HqUserUpdate
+    from server.central import hq_users
+
+    data = _checked(HqUserUpdate, **change)
+    out = _users(data_dir, lambda conn: hq_users.update_user(conn, username, data))
+    click.echo(f"changed {_describe(out)}")
+
+
+@central_user.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(["admin", "ops", "analyst", "auditor"]))
+@DATA_DIR
+def user_set_role(username: str, role: str, data_dir: Path) -> None:
+    """Give USERNAME another ROLE."""
+    _update(data_dir, username, role=role)
+
+
+@central_user.command("set-regions")
+@click.argument("username")
+@click.argument("regions", nargs=-1)
+@DATA_DIR
+@click.option("--all", "every", is_flag=True, help="Every region (instead of REGIONS).")
+def user_set_regions(username: str, regions: tuple[str, ...], data_dir: Path, every: bool) -> None:
+    """Limit USERNAME to REGIONS, or give them every region with --all."""
+    if every == bool(regions):
+        raise click.UsageError("name the regions, or give --all for every region")
+    _update(data_dir, username, regions=list(regions))
+
+
+@central_user.command("deactivate")
+@click.argument("username")
+@DATA_DIR
+def user_deactivate(username: str, data_dir: Path) -> None:
+    """Lock USERNAME out: logins fail and their tokens stop working at once."""
+    _update(data_dir, username, active=False)
+
+
+@central_user.command("activate")
+@click.argument("username")
+@DATA_DIR
+def user_activate(username: str, data_dir: Path) -> None:
+    """Let a deactivated USERNAME log in again."""
+    _update(data_dir, username, active=True)
+
+
+@central_user.command("reset-password")
+@click.argument("username")
+@DATA_DIR
+def user_reset_password(username: str, data_dir: Path) -> None:
+    """Set a new password for USERNAME, who must choose their own at their next login; their
+    earlier tokens stop working."""
+    from anyio import to_thread
+
+    from schema.api.hq_users import PasswordResetIn
+    from server.central import hq_users
+    from server.passwords import hash_password
+
+    data = _checked(PasswordResetIn, password=_user_password(username))
+
+    async def step(conn: AsyncConnection) -> Any:
+        pw_hash = await to_thread.run_sync(hash_password, data.password)
+        return await hq_users.set_password(conn, username, pw_hash, by_admin=True)
+
+    click.echo(f"password reset: {_describe(_users(data_dir, step))}")
 
 
 if __name__ == "__main__":

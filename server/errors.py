@@ -5,6 +5,7 @@
     │   └── ValidationFailed  422  validation_failed  a field fails a business rule
     ├── Unauthorized          401  unauthorized       no or bad credentials
     ├── Forbidden             403  forbidden          the role may not do this
+    │   └── PasswordChangeRequired 403 password_change_required  choose your own password first
     ├── NotFound              404  not_found          no such entity in this store
     ├── IdempotencyMismatch   422  idempotency_key_reused  same key, different request
     ├── Conflict              409  conflict           illegal state transition or duplicate
@@ -14,6 +15,7 @@
     │   ├── QueueEmpty        409  queue_empty        nothing waits that this window may call
     │   └── Incomplete        409  incomplete         required steps missing (checklist, training)
     ├── TooManyAttempts       429  too_many_attempts  too many failed logins; wait
+    ├── Busy                  429  busy               too much expensive work queued; retry
     └── StorageError          503  storage_unavailable the database failed; retry
 
 Domain code raises these; the REST layer turns them into RFC 9457 problem details in one place
@@ -62,6 +64,10 @@ class Forbidden(HallsyncError):
     code, status, title = "forbidden", 403, "Not allowed for this role"
 
 
+class PasswordChangeRequired(Forbidden):
+    code, title = "password_change_required", "Password change required"
+
+
 class NotFound(HallsyncError):
     code, status, title = "not_found", 404, "Not found"
 
@@ -96,6 +102,10 @@ class IdempotencyMismatch(HallsyncError):
 
 class TooManyAttempts(HallsyncError):
     code, status, retryable, title = "too_many_attempts", 429, True, "Too many attempts"
+
+
+class Busy(HallsyncError):
+    code, status, retryable, title = "busy", 429, True, "Busy; retry shortly"
 
 
 class StorageError(HallsyncError):

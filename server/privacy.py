@@ -3,23 +3,17 @@
 Phone numbers and ID numbers (个人信息, 令 24 号) are never stored or returned raw where the full
 value is not needed. Every domain that takes one keeps two derived values instead:
 
-- a **masked** display form (``138****5678``; ID numbers keep the first 6 and last 4), and
-- a **keyed hash** for matching (HMAC-SHA256 over a normalised value), so "find this
-  customer's complaints" works without the number being recoverable from the database or the
-  synced log.
-
-The hash key must be the same across the whole chain, or a number hashed in one store would not
-match in another or at HQ. It is node configuration, never a constant: a store node keeps it in
-its database (set at ``store init`` from ``HALLSYNC_CONTACT_KEY``, later provisioned by central at
-enrollment) and hands it to commands and reads explicitly.
+- a **masked** display form that shows no digit of a phone number (``***********``; ID numbers
+  in free text keep the first 6 and last 4), and
+- a slow keyed **token** for matching (``server.contact_hash``, with the arithmetic of what
+  recovering a number from it costs), so "find this customer's complaints" works without the
+  number being recoverable from the database, the key file or the synced log.
 
 Nothing here logs; error messages never include the value they reject.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 
 _SEPARATORS = re.compile(r"[\s\-().]")
@@ -64,14 +58,12 @@ def is_id_number(raw: str) -> bool:
 
 
 def mask_phone(raw: str) -> str:
-    """Display form of a phone number: first 3 and last 4 digits, e.g. ``138****5678``.
+    """Display form of a phone number: no digit shown (``***********``).
 
-    Anything too short to keep 7 digits visible safely is masked entirely.
+    Every digit shown would divide the cost of recovering the number from its stored token by
+    ten (``server.contact_hash``); staff recognise a returning customer by the token's match.
     """
-    phone = normalize_phone(raw)
-    if len(phone) < 11:
-        return "*" * len(phone)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+    return "*" * len(normalize_phone(raw))
 
 
 def mask_id_number(raw: str) -> str:
@@ -90,16 +82,6 @@ def normalize_contact(value: str) -> str:
     return normalize_id_number(value)
 
 
-def hash_contact(value: str, key: bytes) -> str:
-    """Keyed hash (HMAC-SHA256, hex) of a phone or ID number, for matching without storing it.
-
-    The value is normalised first, so ``+86 138-1234-5678`` and ``13812345678`` match.
-    """
-    if len(key) < 16:
-        raise ValueError("the contact hash key must be at least 16 bytes")
-    return hmac.new(key, normalize_contact(value).encode(), hashlib.sha256).hexdigest()
-
-
 def redact_text(text: str) -> str:
     """Mask any ID or mobile number written into free text (a description, a note).
 
@@ -113,5 +95,6 @@ def redact_text(text: str) -> str:
 
 
 def _mask_phone_match(m: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", m.group(1))
-    return digits[:3] + "****" + digits[-4:]
+    # No digit kept: beside the complaint's token, the 7 digits kept before made the number a
+    # search of 10⁴ tokens (see server.contact_hash).
+    return mask_phone(m.group(1))

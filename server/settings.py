@@ -14,6 +14,11 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def _list(name: str) -> tuple[str, ...]:
+    """A comma-separated environment variable as its non-empty items."""
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+
+
 @dataclass(frozen=True)
 class StoreNodeSettings:
     """How a store node runs. ``HALLSYNC_DATA_DIR`` holds its database."""
@@ -22,6 +27,9 @@ class StoreNodeSettings:
     host: str = "127.0.0.1"
     port: int = 8100
     log_level: str = "info"
+    trusted_proxies: tuple[str, ...] = ()
+    """Reverse proxies (IP addresses or networks) whose ``X-Forwarded-For`` names the client
+    that login throttling tallies; without any, the client is the socket peer."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> StoreNodeSettings:
@@ -30,6 +38,7 @@ class StoreNodeSettings:
             "host": _env("HALLSYNC_HOST", "127.0.0.1"),
             "port": int(_env("HALLSYNC_PORT", "8100")),
             "log_level": _env("HALLSYNC_LOG_LEVEL", "info"),
+            "trusted_proxies": _list("HALLSYNC_TRUSTED_PROXIES"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -51,6 +60,8 @@ class CentralSettings:
     log_level: str = "info"
     hq_poll_seconds: float = 5.0
     """How often a sync connection looks for new HQ events to send down."""
+    trusted_proxies: tuple[str, ...] = ()
+    """As for the store node: proxies whose ``X-Forwarded-For`` names an HQ login's client."""
 
     @classmethod
     def from_env(cls, **overrides: object) -> CentralSettings:
@@ -61,6 +72,7 @@ class CentralSettings:
             "port": int(_env("HALLSYNC_PORT", "8000")),
             "log_level": _env("HALLSYNC_LOG_LEVEL", "info"),
             "hq_poll_seconds": float(_env("HALLSYNC_HQ_POLL_SECONDS", "5")),
+            "trusted_proxies": _list("HALLSYNC_TRUSTED_PROXIES"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from server.store.app import create_app
 from server.store.db import make_engine
 from server.store.node import init_store, open_store
 from server.store.writer import Writer
+from tests.contact import CONTACT_KEY
 
 T = TypeVar("T")
 
@@ -38,10 +39,11 @@ def _cheap_password_hashing() -> Iterator[None]:
 
     from server import passwords
 
-    real = passwords._hasher
+    real, real_dummy = passwords._hasher, passwords._DUMMY
     passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    passwords._DUMMY = passwords._hasher.hash("not-a-real-password")  # unknown user names
     yield
-    passwords._hasher = real
+    passwords._hasher, passwords._DUMMY = real, real_dummy
 
 
 @pytest.fixture
@@ -56,6 +58,7 @@ def data_dir(tmp_path: Path) -> Path:
         tz=TZ,
         manager=MANAGER,
         manager_password=MANAGER_PASSWORD,
+        contact_key=CONTACT_KEY,
     )
     return d
 

@@ -167,6 +167,14 @@ class TicketOut(msgspec.Struct, kw_only=True):
 # ---------------------------------------------------------------- appointments
 
 
+class AppointmentSearchIn(msgspec.Struct, kw_only=True):
+    """Find a customer's appointments of a day by phone number (in the body, never the URL)."""
+
+    customer_phone: Phone
+    day: date | None = None
+    """Store-local day; default today."""
+
+
 class AppointmentIn(msgspec.Struct, kw_only=True):
     """Book an appointment (线上预约)."""
 

@@ -20,6 +20,14 @@ class LoginIn(msgspec.Struct, kw_only=True):
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
+class PasswordChangeIn(msgspec.Struct, kw_only=True):
+    """Change one's own password (on a store node, and at HQ)."""
+
+    current_password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    new_password: Password
+    """8 to 256 characters, not the current one."""
+
+
 class LoginOut(msgspec.Struct, kw_only=True):
     """OAuth2-style bearer token for the tablet to send as ``Authorization: Bearer …``."""
 

@@ -58,6 +58,12 @@ credentials = sa.Table(
     sa.Column("username", sa.String(64), nullable=False),
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column(
+        "tokens_valid_from",
+        UTCDateTime,
+        nullable=True,
+        comment="tokens issued before are refused (real time): set with every new password",
+    ),
     sa.PrimaryKeyConstraint("username"),
 )
 

@@ -147,5 +147,33 @@ hq_users = sa.Table(
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column(
+        "tokens_valid_from",
+        UTCDateTime,
+        nullable=True,
+        comment="tokens issued before are refused (real time): set with every new password "
+        "and on deactivation",
+    ),
+    sa.Column(
+        "must_change_password",
+        sa.Boolean,
+        nullable=False,
+        server_default=sa.false(),
+        comment="set by an admin's create or reset: only a password change is allowed",
+    ),
+    sa.Column("created_by", sa.String(64), nullable=True, comment="the admin; null: CLI"),
+    sa.Column(
+        "idempotency_key",
+        sa.String(255),
+        nullable=True,
+        comment="the creating admin's Idempotency-Key; one user per (created_by, key)",
+    ),
+    sa.Column(
+        "request_hash",
+        sa.String(64),
+        nullable=True,
+        comment="sha256 of the creating request without its password",
+    ),
     sa.PrimaryKeyConstraint("username"),
+    sa.Index("ix_hq_users_idempotency", "created_by", "idempotency_key", unique=True),
 )

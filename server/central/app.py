@@ -24,7 +24,7 @@ from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import REGISTRY, generate_latest
 
 from server.api_contract import contract_plugins, problems
-from server.central import db, enrollment, hq_api, hq_publish_api, metrics
+from server.central import db, enrollment, hq_api, hq_publish_api, hq_users_api, metrics
 from server.central.context import Central, central
 from server.central.hq_auth import make_hq_jwt_auth
 from server.central.messages import EnrollIn, EnrollOut
@@ -32,6 +32,7 @@ from server.central.node import CentralSecrets
 from server.central.restore import MAX_PAGE, restore_page
 from server.central.storage import CentralStorage
 from server.errors import Unauthorized
+from server.logins import LoginGate
 from server.problems import EXCEPTION_HANDLERS
 from sync.central_ws import sync_route
 
@@ -84,7 +85,13 @@ async def enroll(request: Request[Any, Any, State], data: JSONBody[EnrollIn]) ->
     key. A node replacing one whose events central holds must say ``restore: true``."""
     c = central(request)
     async with db.write(c.engine) as conn:
-        out = await enrollment.enroll(conn, data.code, restore=data.restore, now=c.clock())
+        out = await enrollment.enroll(
+            conn,
+            data.code,
+            restore=data.restore,
+            contact_key=c.secrets.contact_key.spec,
+            now=c.clock(),
+        )
     log.info("store %s enrolled (restore=%s)", out.store_id, data.restore)
     return out
 
@@ -117,10 +124,12 @@ def create_app(
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     hq_poll: float = 5.0,
+    logins: LoginGate | None = None,
 ) -> Litestar:
     """Central over the initialised database at ``url`` (``node.read_secrets`` gives
-    ``secrets``). ``clock`` is the wall clock (tests pass a fixed one)."""
-    state = Central(url=url, secrets=secrets, clock=clock)
+    ``secrets``). ``clock`` is the wall clock (tests pass a fixed one). ``logins`` throttles
+    and checks HQ logins (default: the socket peer is the client, the process-wide pool)."""
+    state = Central(url=url, secrets=secrets, clock=clock, logins=logins or LoginGate())
     notifier = state.hq_notifier
     storage = CentralStorage(state.engine_getter(), clock)
     jwt_auth = make_hq_jwt_auth(secrets.jwt_secret, state.engine_getter(), PUBLIC_PATHS)
@@ -158,6 +167,7 @@ def create_app(
             sync,
             *hq_api.ROUTES,
             *hq_publish_api.ROUTES,
+            *hq_users_api.ROUTES,
         ],
         on_app_init=[jwt_auth.on_app_init],
         plugins=contract_plugins(PUBLIC_PATHS),

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.central.hq_notify import HqNotifier
 from server.central.node import CentralSecrets
 from server.errors import StorageError
-from server.store.auth import LoginThrottle
+from server.logins import LoginGate
 
 
 @dataclass
@@ -25,7 +25,8 @@ class Central:
     url: str
     secrets: CentralSecrets
     clock: Callable[[], datetime]
-    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    logins: LoginGate = field(default_factory=LoginGate)
+    """Throttles and checks HQ logins (this replica's tallies; see ``server.logins``)."""
     hq_notifier: HqNotifier = field(default_factory=HqNotifier)
     """Wakes this replica's sync connections when HQ publishes (see ``hq_notify``)."""
     _engine: AsyncEngine | None = None

@@ -22,14 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema.tables.sync import central_enrollments, central_stores
-from server.central.db import get_meta
 from server.central.messages import EnrollmentCode, EnrollOut
 from server.domain.store import check_tz
 from server.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    StorageError,
     Unauthorized,
     ValidationFailed,
 )
@@ -117,8 +115,11 @@ async def issue_code(conn: AsyncConnection, store_id: str, *, now: datetime) -> 
     return EnrollmentCode(store_id=store_id, code=code, expires_at=expires)
 
 
-async def enroll(conn: AsyncConnection, code: str, *, restore: bool, now: datetime) -> EnrollOut:
-    """Trade a one-time code for the store's credential; the store becomes ``active``.
+async def enroll(
+    conn: AsyncConnection, code: str, *, restore: bool, contact_key: str, now: datetime
+) -> EnrollOut:
+    """Trade a one-time code for the store's credential; the store becomes ``active``. The
+    answer carries ``contact_key``, the chain's contact key spec.
 
     A node that is not restoring may not take over a store whose events central already holds:
     it would start its log at seq 1 again and its new events would be taken for replays.
@@ -149,9 +150,6 @@ async def enroll(conn: AsyncConnection, code: str, *, restore: bool, now: dateti
             store_id=used,
             high_water=store.high_water,
         )
-    contact_key = await get_meta(conn, "contact_key")
-    if contact_key is None:
-        raise StorageError("central is not initialised (no contact key); run `central init`")
     credential = f"{CREDENTIAL_PREFIX}.{used}.{secrets.token_urlsafe(32)}"
     await conn.execute(
         central_stores.update()

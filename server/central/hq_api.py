@@ -7,13 +7,10 @@ creating, re-coding and revoking stores is for admins.
 
 from __future__ import annotations
 
-import math
-import time
 from datetime import date, datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from anyio import to_thread
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -35,8 +32,7 @@ from server.central.messages import (
 )
 from server.domain.kpis import store_kpis
 from server.domain.paging import MAX_LIMIT, paginate
-from server.errors import Forbidden, NotFound, TooManyAttempts, Unauthorized
-from server.passwords import verify_password
+from server.errors import Forbidden, NotFound
 
 HqRequest = Request[HqUser, Any, State]
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
@@ -85,20 +81,12 @@ class HqAuthController(Controller):
     ) -> HqLoginOut:
         """Exchange an HQ user name and password for a bearer token."""
         c = central(request)
-        wait = c.login_throttle.retry_after(data.username, time.monotonic())
-        if wait > 0:
-            raise TooManyAttempts(
-                f"too many failed logins for this user; try again in {math.ceil(wait)} s",
-                retry_after=math.ceil(wait),
-            )
-        async with db.read(c.engine) as conn:
-            found = await find_login(conn, data.username)
-        ok = await to_thread.run_sync(verify_password, found[1] if found else None, data.password)
-        if not ok or found is None:
-            c.login_throttle.failed(data.username, time.monotonic())
-            raise Unauthorized("wrong user name or password")
-        c.login_throttle.succeeded(data.username)
-        user = found[0]
+
+        async def find() -> tuple[HqUser, str] | None:
+            async with db.read(c.engine) as conn:
+                return await find_login(conn, data.username)
+
+        user = await c.logins.verify(request, data.username, data.password, find)
         token = request.app.state.jwt_auth.create_token(
             identifier=user.username, token_extras={"aud_kind": "hq", "role": user.role}
         )

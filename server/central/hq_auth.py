@@ -2,7 +2,9 @@
 
 A token names the user; every request re-reads the user from ``hq_users`` (one indexed row),
 so a deactivated user or a changed role or region takes effect at once on every replica,
-without any replica holding state of its own.
+without any replica holding state of its own. A token issued before the user's password was
+last set is refused (``server.tokens``); a user whose password an admin set may do nothing but
+change it (``must_change_password``).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from litestar.security.jwt import JWTAuth, Token
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schema.tables.sync import central_stores, hq_users
+from server import tokens
 from server.central import db
-from server.errors import Conflict, Forbidden, ValidationFailed
+from server.errors import Conflict, Forbidden, PasswordChangeRequired, ValidationFailed
 
 TOKEN_TTL = timedelta(hours=12)
 ROLES = ("admin", "ops", "analyst", "auditor")
@@ -36,6 +39,8 @@ class HqUser:
     role: str
     regions: tuple[str, ...]
     """Regions the user may see; empty means every region."""
+    must_change_password: bool = False
+    """An admin set the password: the user may only change it."""
 
     def sees(self, region: str) -> bool:
         return not self.regions or region in self.regions
@@ -46,7 +51,7 @@ class HqUser:
 
 
 def _user(row: Any) -> HqUser:
-    return HqUser(row.username, row.role, tuple(row.regions or ()))
+    return HqUser(row.username, row.role, tuple(row.regions or ()), bool(row.must_change_password))
 
 
 async def create_hq_user(
@@ -58,8 +63,13 @@ async def create_hq_user(
     regions: list[str],
     password_hash: str,
     now: datetime,
+    must_change_password: bool = False,
+    created_by: str | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
 ) -> None:
-    """Add an HQ account (``regions=[]``: every region)."""
+    """Add an HQ account (``regions=[]``: every region). ``must_change_password``: someone
+    else chose the password, so the user must choose their own first."""
     if not USERNAME.match(username):
         raise ValidationFailed(
             "user name: 2–64 lower-case letters, digits, '.', '_' or '-'", field="username"
@@ -80,6 +90,11 @@ async def create_hq_user(
             password_hash=password_hash,
             active=True,
             created_at=now,
+            tokens_valid_from=tokens.now(),
+            must_change_password=must_change_password,
+            created_by=created_by,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
         )
     )
 
@@ -94,21 +109,36 @@ async def find_login(conn: AsyncConnection, username: str) -> tuple[HqUser, str]
     return (_user(row), row.password_hash) if row is not None else None
 
 
+async def token_user(conn: AsyncConnection, token: Token) -> HqUser | None:
+    """The active user a token names, unless the token was issued before their password was
+    last set (by them or an admin)."""
+    row = (
+        await conn.execute(
+            sa.select(hq_users).where(hq_users.c.username == token.sub, hq_users.c.active)
+        )
+    ).first()
+    if row is None or tokens.issued_before(token, row.tokens_valid_from):
+        return None
+    return _user(row)
+
+
 def make_hq_jwt_auth(
     secret: str, engine: Callable[[], AsyncEngine], exclude: list[str]
-) -> JWTAuth[HqUser, Token]:
+) -> JWTAuth[HqUser, tokens.IssuedToken]:
     """Bearer-token auth of the HQ API; ``engine`` gives the running app's database."""
 
-    async def retrieve(token: Token, _conn: ASGIConnection[Any, Any, Any, Any]) -> HqUser | None:
+    async def retrieve(
+        token: tokens.IssuedToken, _conn: ASGIConnection[Any, Any, Any, Any]
+    ) -> HqUser | None:
         if token.extras.get("aud_kind") != "hq":
             return None
         async with db.read(engine()) as conn:
-            found = await find_login(conn, token.sub)
-        return found[0] if found else None
+            return await token_user(conn, token)
 
-    return JWTAuth[HqUser, Token](
+    return JWTAuth[HqUser, tokens.IssuedToken](
         retrieve_user_handler=retrieve,
         token_secret=secret,
+        token_cls=tokens.IssuedToken,
         default_token_expiration=TOKEN_TTL,
         exclude=exclude,
         description="HQ bearer token from POST /api/v1/hq/auth/login",
@@ -116,11 +146,16 @@ def make_hq_jwt_auth(
 
 
 def requires(*roles: str) -> Any:
-    """A guard admitting only the given HQ roles (an admin is always admitted)."""
+    """A guard admitting only the given HQ roles (an admin is always admitted), and only once
+    the user has chosen their own password."""
     allowed = frozenset((*roles, "admin"))
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _h: BaseRouteHandler) -> None:
         user: HqUser = connection.user
+        if user.must_change_password:
+            raise PasswordChangeRequired(
+                "an admin set your password: choose your own first (POST /api/v1/hq/auth/password)"
+            )
         if user.role not in allowed:
             raise Forbidden(
                 f"role {user.role!r} may not do this; needs one of {sorted(allowed)}",

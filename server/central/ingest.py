@@ -47,9 +47,10 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, InternalError, Operationa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema.events import Event, decode, tag_of
-from schema.tables.core import events
+from schema.tables.core import events, node_meta
 from schema.tables.sync import central_quarantine, central_stores
 from server.central.batching import Batching, ResultNeeded
+from server.contact_migration import LEGACY_MASK, UPGRADED_META
 from server.domain.projection import apply, apply_all
 from server.errors import NotFound, Unauthorized
 
@@ -142,6 +143,7 @@ def _ingest(
         )
         bad += [_refuse(h, failed[h.seq]) for h in good if h.seq in failed]
     quarantined = _quarantine(conn, store_id, bad, now)
+    _note_legacy_phone_data(conn, store_id, good)
 
     held = already | {h.seq for h in fresh}
     new_hw = _walk(hw, sorted(held))
@@ -273,6 +275,16 @@ def _refuse(held: _Held, reason: str) -> _Held:
 
 
 # ------------------------------------------------------------------ statements
+
+
+def _note_legacy_phone_data(conn: Connection, store_id: str, good: list[_Held]) -> None:
+    """A node of an earlier release uploads phone data of the old kind (display forms showing
+    7 digits): mark stored phone data as not upgraded, so central's next start upgrades it
+    (``server.contact_migration``). A byte search first: a batch without ``****`` costs nothing.
+    """
+    if any(b"****" in h.raw and LEGACY_MASK.search(h.raw.decode("utf-8", "replace")) for h in good):
+        log.warning("store %s uploaded phone data of an earlier release", store_id)
+        conn.execute(node_meta.delete().where(node_meta.c.key == UPGRADED_META))
 
 
 def _insert(conn: Connection, table: sa.Table) -> Any:

@@ -11,10 +11,11 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from schema.api.hq_users import HqRole
+
 StoreCode = Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+\Z")]
 """A store's code, e.g. ``S001``."""
 Region = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-HqRole = Literal["admin", "ops", "analyst", "auditor"]
 StoreStatusName = Literal["pending", "active", "revoked"]
 
 

@@ -1,25 +1,32 @@
 """Setting up central's database once, and reading the secrets every replica shares.
 
-Central's own secrets (the HQ token key and the chain's contact key) live in its ``node_meta``
-table, not in files, so every replica on the same PostgreSQL signs and checks the same tokens.
+The HQ token key lives in the ``node_meta`` table, so every replica on the same PostgreSQL signs
+and checks the same tokens. The chain's contact key (``server.contact_hash``) does not: it is kept
+out of the database, in ``DATA_DIR/contact.key`` (0600) of each replica, so a copy or dump of the
+database cannot be searched for customers' numbers.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schema.tables.core import node_meta
+from server import contact_migration
 from server.central import db
 from server.central.hq_auth import create_hq_user
+from server.contact_hash import ContactHasher, ContactKeyError, key_path, read_key, write_key
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.passwords import hash_password
 
-MIN_CONTACT_KEY_BYTES = 16
+log = logging.getLogger(__name__)
+
 MIN_PASSWORD_CHARS = 8
 
 
@@ -27,13 +34,14 @@ MIN_PASSWORD_CHARS = 8
 class CentralSecrets:
     jwt_secret: str
     """Signs HQ users' bearer tokens."""
-    contact_key: str
-    """The chain's key of customer contact hashes, handed to stores at enrollment."""
+    contact_key: ContactHasher
+    """The chain's key of customer phone tokens, handed to stores at enrollment."""
 
 
 async def init_central(
     url: str,
     *,
+    data_dir: Path,
     admin_username: str,
     admin_password: str,
     now: datetime,
@@ -41,15 +49,14 @@ async def init_central(
 ) -> None:
     """Create central's schema, its secrets and the first HQ admin. Run once per deployment.
 
-    ``contact_key`` is the chain's key of customer contact hashes (at least 16 bytes); without
-    one, a random key is made. Stores get it when they enroll.
+    ``contact_key`` is the chain's key of customer phone tokens (a spec, or a secret of at least
+    16 bytes); without one, a random key is made. It is written to ``DATA_DIR/contact.key``;
+    stores get it when they enroll.
     """
-    key = contact_key or secrets.token_urlsafe(32)
-    if len(key.encode()) < MIN_CONTACT_KEY_BYTES:
-        raise ValidationFailed(
-            f"the contact hash key needs at least {MIN_CONTACT_KEY_BYTES} bytes",
-            field="contact_key",
-        )
+    try:
+        hasher = ContactHasher.parse(contact_key) if contact_key else ContactHasher.generate()
+    except ContactKeyError as exc:
+        raise ValidationFailed(str(exc), field="contact_key") from exc
     if len(admin_password) < MIN_PASSWORD_CHARS:
         raise ValidationFailed(
             f"the password needs at least {MIN_PASSWORD_CHARS} characters", field="password"
@@ -59,14 +66,14 @@ async def init_central(
     try:
         await db.migrate(engine)
         async with db.write(engine) as conn:
-            if await db.get_meta(conn, "contact_key") is not None:
+            if await db.get_meta(conn, "jwt_secret") is not None:
                 raise Conflict("central's database is already initialised")
             await conn.execute(
                 node_meta.insert(),
                 [
                     {"key": "role", "value": "central"},
                     {"key": "jwt_secret", "value": secrets.token_urlsafe(48)},
-                    {"key": "contact_key", "value": key},
+                    {"key": contact_migration.UPGRADED_META, "value": "v2"},
                 ],
             )
             await create_hq_user(
@@ -78,25 +85,43 @@ async def init_central(
                 password_hash=pw_hash,
                 now=now,
             )
+            if read_key(data_dir) is None:
+                write_key(data_dir, hasher)
     finally:
         await engine.dispose()
 
 
-async def load_secrets(engine: AsyncEngine) -> CentralSecrets:
-    """The shared secrets; refuses a database ``central init`` has not set up."""
+async def load_secrets(engine: AsyncEngine, data_dir: Path) -> CentralSecrets:
+    """The secrets; refuses a database ``central init`` has not set up. A database of an
+    earlier release that kept the contact key moves it to this replica's key file, and stored
+    phone data of the old kind is upgraded (``server.contact_migration``)."""
     async with db.read(engine) as conn:
         jwt_secret = await db.get_meta(conn, "jwt_secret")
-        contact_key = await db.get_meta(conn, "contact_key")
-    if jwt_secret is None or contact_key is None:
+        legacy = await db.get_meta(conn, contact_migration.LEGACY_KEY_META)
+        upgraded = await db.get_meta(conn, contact_migration.UPGRADED_META)
+    if jwt_secret is None:
         raise NotFound("central's database is not initialised; run `hallsync central init`")
-    return CentralSecrets(jwt_secret=jwt_secret, contact_key=contact_key)
+    hasher = read_key(data_dir)
+    if hasher is None:
+        if legacy is None:
+            raise NotFound(
+                f"{key_path(data_dir)} is missing: copy contact.key from the data directory "
+                "of another replica of this central (or the one `central init` made)"
+            )
+        hasher = ContactHasher.parse(legacy)
+        write_key(data_dir, hasher)
+        log.warning("the chain's contact key moved out of the database to %s", key_path(data_dir))
+    if legacy is not None or upgraded is None:
+        async with db.write(engine) as conn:
+            await conn.run_sync(contact_migration.upgrade, hasher)
+    return CentralSecrets(jwt_secret=jwt_secret, contact_key=hasher)
 
 
-async def read_secrets(url: str) -> CentralSecrets:
-    """Migrate the database at ``url`` and read its secrets (for building the app)."""
+async def read_secrets(url: str, data_dir: Path) -> CentralSecrets:
+    """Migrate the database at ``url`` and read the secrets (for building the app)."""
     engine = db.make_engine(url)
     try:
         await db.migrate(engine)
-        return await load_secrets(engine)
+        return await load_secrets(engine, data_dir)
     finally:
         await engine.dispose()

@@ -56,9 +56,9 @@ from schema.tables.complaints import complaints
 from server.domain import complaints_projection  # noqa: F401  (registers the projectors)
 from server.domain.common import actor_staff, require_manager, require_state, staff_member
 from server.domain.complaints_reads import (
+    check_customer_phone,
     complaint_out,
     complaint_row,
-    customer_phone_hash,
     get_complaint,
     list_complaints,
     open_and_overdue,
@@ -71,6 +71,7 @@ from server.privacy import mask_phone
 
 __all__ = [
     "assign",
+    "check_customer_phone",
     "close",
     "complaint_out",
     "escalate",
@@ -145,9 +146,13 @@ def _next_number(ctx: Ctx) -> str:
     return f"T{day:%Y%m%d}-{count + 1:03d}"
 
 
-def open_complaint(ctx: Ctx, cmd: ComplaintIn) -> ComplaintDetailOut:
-    """Take in a complaint (受理); its SLA due times follow from the store's SLA hours now."""
-    phone_hash = customer_phone_hash(cmd.customer_phone, ctx.contact_key)
+def open_complaint(
+    ctx: Ctx, cmd: ComplaintIn, *, phone_token: str | None = None
+) -> ComplaintDetailOut:
+    """Take in a complaint (受理); its SLA due times follow from the store's SLA hours now
+    (``phone_token``: the customer's phone token, computed by the route)."""
+    check_customer_phone(cmd.customer_phone)
+    phone_hash = ctx.contact_token(cmd.customer_phone, phone_token)
     if cmd.staff_id is not None:
         _check_staff(ctx, cmd.staff_id, "staff_id")
     # The queue ticket is kept as a reference only: tickets are another domain's projection and

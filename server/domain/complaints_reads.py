@@ -24,7 +24,7 @@ from schema.api.complaints import (
 from schema.tables.complaints import complaint_steps, complaints
 from server.domain.common import row_or_404
 from server.errors import ValidationFailed
-from server.privacy import hash_contact, is_mobile
+from server.privacy import is_mobile
 
 _c = complaints.c
 
@@ -204,20 +204,20 @@ def list_complaints(
     return q.order_by(_c.opened_at.desc(), _c.complaint_id.desc())
 
 
-def customer_phone_hash(raw: str, key: bytes) -> str:
-    """Validate a customer's mobile number and return its matching hash (422 if it is not one)."""
+def check_customer_phone(raw: str) -> None:
+    """422 unless ``raw`` is a mainland mobile number."""
     if not is_mobile(raw):
         # Never echo the value: it is personal data and error messages end up in logs.
         raise ValidationFailed(
             "customer_phone must be a mainland mobile number: 1[3-9] followed by 9 digits",
             field="customer_phone",
         )
-    return hash_contact(raw, key)
 
 
-def search_by_phone(store_id: str, raw_phone: str, key: bytes) -> sa.Select[Any]:
-    """A customer's complaints, matched by the hash of their number, newest first."""
-    digest = customer_phone_hash(raw_phone, key)
+def search_by_phone(store_id: str, token: str) -> sa.Select[Any]:
+    """A customer's complaints, matched by the token of their number (``server.contact_hash``;
+    check the number with ``check_customer_phone`` first), newest first."""
+    digest = token
     return (
         sa.select(complaints)
         .where(_c.store_id == store_id, _c.customer_phone_hash == digest)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from schema.events import Event
 from schema.events.base import FREE_TEXT
 from schema.tables.core import store_info
+from server.contact_hash import ContactHasher
 from server.domain import projection
 from server.domain.log import EventLog
 from server.errors import NotFound
@@ -110,13 +111,24 @@ class Ctx:
     device: str
     now: datetime
     """UTC-aware time of the command, taken once so all its events agree."""
-    contact_key: bytes
-    """Key of customer contact hashes (``server.privacy.hash_contact``)."""
+    contact_key: ContactHasher | None
+    """The chain's contact key, for commands run outside the serving writer (set-up, tests,
+    simulations); None in the serving writer, whose routes compute tokens before the command
+    because a token takes a third of a second (``server.contact_hash``)."""
     emitted: list[Event] = field(default_factory=list)
 
     @property
     def store_id(self) -> str:
         return self.log.store_id
+
+    def contact_token(self, phone: str, given: str | None) -> str:
+        """The matching token of ``phone``: ``given`` (computed by the route off the event
+        loop), else computed here when the command runs outside the serving writer."""
+        if given is not None:
+            return given
+        if self.contact_key is None:
+            raise RuntimeError("contact tokens are computed by the route, before the command")
+        return self.contact_key.token(phone)
 
     @cached_property
     def store(self) -> StoreSettings:

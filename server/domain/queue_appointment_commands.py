@@ -39,8 +39,9 @@ from server.errors import Conflict, ValidationFailed
 a = queue_appointments
 
 
-def book(ctx: Ctx, cmd: AppointmentIn) -> AppointmentOut:
-    """Reserve a slot for a service; a slot without a time zone is store-local time."""
+def book(ctx: Ctx, cmd: AppointmentIn, *, phone_token: str | None = None) -> AppointmentOut:
+    """Reserve a slot for a service; a slot without a time zone is store-local time
+    (``phone_token``: the customer's phone token, computed by the route)."""
     zone = ctx.store.zone
     slot = cmd.slot_start if cmd.slot_start.tzinfo else cmd.slot_start.replace(tzinfo=zone)
     slot = slot.astimezone(UTC)
@@ -56,7 +57,7 @@ def book(ctx: Ctx, cmd: AppointmentIn) -> AppointmentOut:
             f"the hall is open {ctx.store.open_time:%H:%M}–{ctx.store.close_time:%H:%M}",
             field="slot_start",
         )
-    masked, hashed = contact(cmd.customer_phone, "customer_phone", ctx.contact_key)
+    masked, hashed = contact(ctx, cmd.customer_phone, "customer_phone", phone_token)
     day = local.date()
     duplicate = ctx.conn.execute(
         sa.select(a.c.appointment_id).where(
@@ -68,7 +69,7 @@ def book(ctx: Ctx, cmd: AppointmentIn) -> AppointmentOut:
     ).first()
     if duplicate is not None:
         raise Conflict(
-            f"{masked} already holds an appointment on {day}",
+            f"this phone number already holds an appointment on {day}",
             field="customer_phone",
             appointment_id=str(duplicate.appointment_id),
         )

@@ -14,7 +14,7 @@ from schema.tables.queue import queue_appointments, queue_tickets, queue_windows
 from server.domain.common import actor_role, find_row, one_of, row_or_404
 from server.domain.context import Ctx
 from server.errors import Forbidden, ValidationFailed
-from server.privacy import hash_contact, is_mobile, mask_phone
+from server.privacy import is_mobile, mask_phone
 
 MAX_CALLS = 3
 """A called ticket is called at most this many times (first call + 2 recalls); the recall that
@@ -50,14 +50,20 @@ DEFAULT_CATEGORIES: dict[WindowKind, list[ServiceCategory]] = {
 # ---------------------------------------------------------------- privacy
 
 
-def contact(phone: str, field: str, key: bytes) -> tuple[str, str]:
-    """The masked display form and matching hash of a customer's mobile number.
+def contact(ctx: Ctx, phone: str, field: str, token: str | None) -> tuple[str, str]:
+    """The masked display form and matching token of a customer's mobile number (``token``
+    when the route computed it already, see ``Ctx.contact_token``).
 
     The raw number goes no further than this function: not into events, rows or messages.
     """
+    check_mobile(phone, field)
+    return mask_phone(phone), ctx.contact_token(phone, token)
+
+
+def check_mobile(phone: str, field: str) -> None:
+    """422 unless ``phone`` is a mainland mobile number; never echoes the value."""
     if not is_mobile(phone):
         raise ValidationFailed("not a mainland mobile number (11 digits, 1[3-9]…)", field=field)
-    return mask_phone(phone), hash_contact(phone, key)
 
 
 def mask_name(name: str) -> str:

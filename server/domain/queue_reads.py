@@ -305,17 +305,17 @@ def list_appointments(
     day: date,
     status: AppointmentStatus | None = None,
     category: ServiceCategory | None = None,
-    phone_tail: str | None = None,
+    phone_token: str | None = None,
 ) -> sa.Select[Any]:
-    """One day's appointments by slot, filtered; ``phone_tail`` matches the last digits."""
+    """One day's appointments by slot, filtered; ``phone_token`` matches one customer's
+    (``server.contact_hash``: the display form shows no digit to match on)."""
     q = sa.select(a).where(a.c.store_id == store_id, a.c.day == day)
     if status is not None:
         q = q.where(a.c.status == status)
     if category is not None:
         q = q.where(a.c.category == category)
-    if phone_tail is not None:
-        # The masked form keeps the last four digits, so the tail is matched without the number.
-        q = q.where(a.c.phone_masked.endswith(phone_tail, autoescape=True))
+    if phone_token is not None:
+        q = q.where(a.c.phone_hash == phone_token)
     return q.order_by(a.c.slot_start, a.c.appointment_id)
 
 

@@ -90,10 +90,11 @@ def issue(
     )
 
 
-def issue_ticket(ctx: Ctx, cmd: TicketIn) -> TicketOut:
-    """Issue a walk-in ticket (取号) for a service category."""
+def issue_ticket(ctx: Ctx, cmd: TicketIn, *, phone_token: str | None = None) -> TicketOut:
+    """Issue a walk-in ticket (取号) for a service category (``phone_token``: the customer's
+    phone token, computed by the route)."""
     phone = (
-        contact(cmd.customer_phone, "customer_phone", ctx.contact_key)
+        contact(ctx, cmd.customer_phone, "customer_phone", phone_token)
         if cmd.customer_phone
         else None
     )

@@ -22,6 +22,7 @@ from schema.events.store import (
     StoreRulesSet,
 )
 from schema.tables.core import credentials, staff, store_info
+from server import tokens
 from server.domain.common import find_row, upsert
 from server.domain.context import Ctx
 from server.domain.projection import projects
@@ -230,13 +231,38 @@ def add_staff(
 
 
 def set_password(conn: Connection, username: str, password_hash: str, now: datetime) -> None:
-    """Store a login's password hash (node-local, never an event)."""
+    """Store a login's password hash (node-local, never an event). Tokens issued to the user
+    before stop working once the node's roster learns it (``Roster.password_set``)."""
     upsert(
         conn,
         credentials,
-        {"username": username, "password_hash": password_hash, "updated_at": now},
+        {
+            "username": username,
+            "password_hash": password_hash,
+            "updated_at": now,
+            "tokens_valid_from": tokens.now(),
+        },
         ["username"],
     )
+
+
+def tokens_valid_from(conn: Connection, username: str) -> datetime | None:
+    """Since when the user's tokens are valid: their password's last change."""
+    found: datetime | None = conn.execute(
+        sa.select(credentials.c.tokens_valid_from).where(credentials.c.username == username)
+    ).scalar()
+    return found
+
+
+def change_own_password(ctx: Ctx, username: str, *, verified_hash: str, new_hash: str) -> None:
+    """Replace the password the member just proved they know (``verified_hash``) with theirs;
+    409 if it changed meanwhile (their own change from another tablet, the manager's reset)."""
+    current = ctx.conn.execute(
+        sa.select(credentials.c.password_hash).where(credentials.c.username == username)
+    ).scalar()
+    if current != verified_hash:
+        raise Conflict("your password was changed meanwhile; log in again")
+    set_password(ctx.conn, username, new_hash, ctx.now)
 
 
 def update_staff(

@@ -22,10 +22,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from server.api_contract import contract_plugins
 from server.errors import StorageError
+from server.logins import LoginGate
 from server.problems import EXCEPTION_HANDLERS
 from server.store.api import complaints, inventory, kpis, ops, queue, shifts, store, sync
 from server.store.api.common import Node, provide_paging
-from server.store.auth import LoginThrottle, Roster, make_jwt_auth
+from server.store.auth import Roster, make_jwt_auth
 from server.store.board import QueueBoard
 from server.store.db import Reader
 from server.store.node import open_store
@@ -104,12 +105,14 @@ def create_app(
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     sync_settings: SyncSettings | None = None,
+    logins: LoginGate | None = None,
 ) -> Litestar:
     """The store node app over the initialised node in ``data_dir``.
 
     ``clock`` is the wall clock commands are stamped with (tests pass a fixed one). When the
     node is enrolled with central, a background task syncs it as ``sync_settings`` say
-    (default: continuously).
+    (default: continuously). ``logins`` throttles and checks logins (default: the socket peer
+    is the client, the process-wide password pool).
     """
     opened = open_store(data_dir)
     engine, store_id = opened.engine, opened.store_id
@@ -193,5 +196,5 @@ def create_app(
     app.state.jwt_auth = jwt_auth
     app.state.board = board
     app.state.sync = syncer
-    app.state.login_throttle = LoginThrottle()
+    app.state.logins = logins or LoginGate()
     return app

@@ -2,12 +2,12 @@
 
 A token names the store, the user and their role at login. Every request re-checks the user
 against the roster held in memory (refreshed when roster events commit), so a deactivated user
-or a changed role takes effect at once, without a database read per request.
+or a changed role takes effect at once, without a database read per request. The roster also
+knows when each password was last set: a token issued before is refused (``server.tokens``).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,7 +17,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
-from litestar.security.jwt import JWTAuth, Token
+from litestar.security.jwt import JWTAuth
 from sqlalchemy import Connection
 
 from schema.events import Event
@@ -28,8 +28,9 @@ from schema.events.store import (
     StaffReactivated,
     StaffRoleChanged,
 )
-from schema.tables.core import staff
+from schema.tables.core import credentials, staff
 from server.errors import Forbidden
+from server.tokens import IssuedToken, issued_before
 
 TOKEN_TTL = timedelta(hours=12)
 """A token lasts a working day (8:00–20:30 with margin); staff log in once per shift."""
@@ -38,7 +39,7 @@ VERIFIED_TOKENS = 4096
 """Most verified tokens remembered (a hall has tens of staff, each with a token a shift)."""
 
 
-class StaffToken(Token):
+class StaffToken(IssuedToken):
     """A staff bearer token whose verified decoding is remembered until the token expires.
 
     Checking the signature is most of the cost of authenticating a request, and a tablet sends
@@ -103,6 +104,7 @@ class Roster:
         self.store_id = store_id
         self._users: dict[UUID, StaffUser] = {}
         self._active: set[UUID] = set()
+        self._tokens_from: dict[str, datetime] = {}
 
     def load(self, conn: Connection) -> None:
         rows = conn.execute(sa.select(staff).where(staff.c.store_id == self.store_id)).all()
@@ -110,10 +112,27 @@ class Roster:
             r.user_id: StaffUser(r.user_id, r.username, r.role, self.store_id) for r in rows
         }
         self._active = {r.user_id for r in rows if r.active}
+        stamps = conn.execute(sa.select(credentials.c.username, credentials.c.tokens_valid_from))
+        self._tokens_from = {
+            r.username: r.tokens_valid_from for r in stamps if r.tokens_valid_from is not None
+        }
 
     def get(self, user_id: UUID) -> StaffUser | None:
         """The staff member if they are active, else None."""
         return self._users.get(user_id) if user_id in self._active else None
+
+    def password_set(self, username: str, tokens_from: datetime | None) -> None:
+        """The user's password was set: tokens issued before ``tokens_from`` are refused.
+
+        Called by the command that sets it, before its commit: should the commit fail, the
+        user's older tokens are refused all the same and they log in again.
+        """
+        if tokens_from is not None:
+            self._tokens_from[username] = tokens_from
+
+    def admits(self, user: StaffUser, token: IssuedToken) -> bool:
+        """False if the token was issued before the user's password was last set."""
+        return not issued_before(token, self._tokens_from.get(user.username))
 
     def on_commit(self, events: Iterable[Event]) -> None:
         for e in events:
@@ -129,38 +148,6 @@ class Roster:
                 self._active.add(e.user_id)
 
 
-class LoginThrottle:
-    """Slows down password guessing: after ``limit`` failed logins for one user name within
-    ``window`` seconds, further attempts are refused until the oldest failure ages out.
-
-    In memory on purpose: it protects a live node; a restart forgetting it costs nothing.
-    """
-
-    def __init__(self, limit: int = 5, window: float = 600.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[float]] = {}
-
-    def retry_after(self, username: str, now: float) -> float:
-        """Seconds to wait before trying this user name again (0 when allowed)."""
-        recent = self._recent(username, now)
-        if len(recent) < self.limit:
-            return 0.0
-        return recent[0] + self.window - now
-
-    def failed(self, username: str, now: float) -> None:
-        self._recent(username, now).append(now)
-
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(username, None)
-
-    def _recent(self, username: str, now: float) -> deque[float]:
-        q = self._failures.setdefault(username, deque())
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
-
-
 def make_jwt_auth(
     secret: str, roster: Roster, exclude: list[str]
 ) -> JWTAuth[StaffUser, StaffToken]:
@@ -173,9 +160,10 @@ def make_jwt_auth(
         if token.extras.get("store_id") != roster.store_id:
             return None
         try:
-            return roster.get(UUID(token.sub))
+            user = roster.get(UUID(token.sub))
         except ValueError:
             return None
+        return user if user is not None and roster.admits(user, token) else None
 
     return JWTAuth[StaffUser, StaffToken](
         retrieve_user_handler=retrieve,

@@ -27,6 +27,8 @@ from sqlalchemy import Connection, Engine
 
 from schema.events import decode
 from schema.tables.core import events, node_meta, staff, store_info
+from server import contact_migration
+from server.contact_hash import ContactHasher, ContactKeyError, key_path, read_key, write_key
 from server.domain import projection
 from server.domain import store as store_domain
 from server.domain.context import Ctx
@@ -48,7 +50,6 @@ log = logging.getLogger(__name__)
 
 STORE_ID = re.compile(r"[A-Za-z0-9_-]{1,16}\Z")
 USERNAME = re.compile(r"[a-z0-9_.-]{2,64}\Z")
-MIN_CONTACT_KEY_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -59,23 +60,39 @@ class OpenNode:
     store_id: str
     jwt_secret: str
     """Signs staff bearer tokens; never leaves the node."""
-    contact_key: bytes
-    """Chain-wide key of the customer contact hashes (see ``server.privacy``)."""
+    contact_key: ContactHasher
+    """The chain's key of customer phone tokens (``server.contact_hash``), read from the key
+    file beside the database, never from it."""
 
 
 def read_meta(conn: Connection, key: str) -> str | None:
     return conn.execute(sa.select(node_meta.c.value).where(node_meta.c.key == key)).scalar()
 
 
-def check_contact_key(key: str) -> bytes:
-    """The contact hash key from its text form; refuses one too short to resist guessing."""
-    raw = key.encode()
-    if len(raw) < MIN_CONTACT_KEY_BYTES:
-        raise ValidationFailed(
-            f"the contact hash key needs at least {MIN_CONTACT_KEY_BYTES} bytes",
-            field="contact_key",
-        )
-    return raw
+def check_contact_key(key: str) -> ContactHasher:
+    """The contact key from its text form (a spec, or a bare pepper of at least 16 bytes)."""
+    try:
+        return ContactHasher.parse(key)
+    except ContactKeyError as exc:
+        raise ValidationFailed(str(exc), field="contact_key") from exc
+
+
+def _open_contact_key(data_dir: Path, engine: Engine) -> ContactHasher:
+    """The node's contact key, from its key file; a node of an earlier release kept it in the
+    database: it moves to the key file, and the stored phone data is upgraded (once)."""
+    hasher = read_key(data_dir)
+    with engine.connect() as conn:
+        legacy = read_meta(conn, contact_migration.LEGACY_KEY_META)
+        upgraded = read_meta(conn, contact_migration.UPGRADED_META)
+    if hasher is None:
+        if legacy is None:
+            raise NotFound(f"{key_path(data_dir)} is missing: the node cannot match customers")
+        hasher = check_contact_key(legacy)
+        write_key(data_dir, hasher)
+    if legacy is not None or upgraded is None:
+        with engine.begin() as conn:
+            contact_migration.upgrade(conn, hasher)
+    return hasher
 
 
 def init_store(
@@ -106,8 +123,7 @@ def init_store(
             "user name: 2–64 lower-case letters, digits, '.', '_' or '-'", field="manager"
         )
     store_domain.check_tz(tz)
-    key = contact_key or secrets.token_urlsafe(32)
-    check_contact_key(key)
+    hasher = check_contact_key(contact_key) if contact_key else ContactHasher.generate()
     data_dir.mkdir(parents=True, exist_ok=True)
     path = db_path(data_dir)
     if path.exists():
@@ -122,7 +138,7 @@ def init_store(
                 [
                     {"key": "store_id", "value": store_id},
                     {"key": "jwt_secret", "value": secrets.token_urlsafe(48)},
-                    {"key": "contact_key", "value": key},
+                    {"key": contact_migration.UPGRADED_META, "value": "v2"},
                     *({"key": k, "value": v} for k, v in (meta or {}).items()),
                 ],
             )
@@ -140,8 +156,9 @@ def init_store(
                 password_hash=pw_hash,
             )
 
-        writer = Writer(engine, store_id, contact_key=key.encode())
+        writer = Writer(engine, store_id, contact_key=hasher)
         writer.run_now(setup, actor="system", device="cli")
+        write_key(data_dir, hasher)
         done = True
     finally:
         engine.dispose()
@@ -160,9 +177,8 @@ def open_store(data_dir: Path) -> OpenNode:
     with engine.connect() as conn:
         store_id = read_meta(conn, "store_id")
         secret = read_meta(conn, "jwt_secret")
-        key = read_meta(conn, "contact_key")
         restoring = read_meta(conn, META_RESTORING)
-    if store_id is None or secret is None or key is None:
+    if store_id is None or secret is None:
         engine.dispose()
         raise NotFound(f"{path} is not an initialised store node")
     if restoring is not None:
@@ -171,7 +187,12 @@ def open_store(data_dir: Path) -> OpenNode:
             f"the restore of {path} did not finish; run `hallsync store init --restore` again "
             "to resume it"
         )
-    return OpenNode(engine, store_id, secret, key.encode())
+    try:
+        hasher = _open_contact_key(data_dir, engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return OpenNode(engine, store_id, secret, hasher)
 
 
 # ------------------------------------------------------------------ enrollment with central
@@ -333,9 +354,9 @@ def init_enrolled(
                 meta=meta,
             )
             return out
-        check_contact_key(out.contact_key)
+        hasher = check_contact_key(out.contact_key)
         identity = {"name": out.name, "region": out.region, "tz": out.tz}
-        _create_restoring(data_dir, out.store_id, out.contact_key, meta, identity)
+        _create_restoring(data_dir, out.store_id, hasher, meta, identity)
     _restore(data_dir, manager, manager_password, transport, progress, page_size)
     return out
 
@@ -350,7 +371,11 @@ def _pending_restore(path: Path) -> str | None:
 
 
 def _create_restoring(
-    data_dir: Path, store_id: str, key: str, meta: Mapping[str, str], identity: dict[str, str]
+    data_dir: Path,
+    store_id: str,
+    hasher: ContactHasher,
+    meta: Mapping[str, str],
+    identity: dict[str, str],
 ) -> None:
     """An empty node marked as restoring: no store settings, no staff, no events yet."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -360,12 +385,12 @@ def _create_restoring(
         rows = {
             "store_id": store_id,
             "jwt_secret": secrets.token_urlsafe(48),
-            "contact_key": key,
             META_RESTORING: json.dumps(identity),
             **meta,
         }
         with engine.begin() as conn:
             conn.execute(node_meta.insert(), [{"key": k, "value": v} for k, v in rows.items()])
+        write_key(data_dir, hasher)
     finally:
         engine.dispose()
 
@@ -378,16 +403,18 @@ def _restore(
     progress: Progress | None,
     page_size: int,
 ) -> None:
-    """Download the rest of the store's log, then give the node its manager login."""
+    """Download the rest of the store's log, then give the node its manager login (the
+    phone data of events an earlier release recorded is upgraded when the node opens)."""
     engine = make_engine(db_path(data_dir))
     try:
         with engine.connect() as conn:
-            store_id, key = read_meta(conn, "store_id"), read_meta(conn, "contact_key")
+            store_id = read_meta(conn, "store_id")
             url, credential = read_meta(conn, META_CENTRAL_URL), read_meta(conn, META_CREDENTIAL)
             identity = json.loads(read_meta(conn, META_RESTORING) or "{}")
             after = max_seq(conn, store_id or "")
+        key = read_key(data_dir)
         assert store_id and key and url and credential
-        writer = Writer(engine, store_id, contact_key=key.encode())
+        writer = Writer(engine, store_id, contact_key=key)
         enrollment = Enrollment(url, credential)
         with _client(url, transport) as client:
             while True:

@@ -23,9 +23,19 @@ def free_port() -> int:
 class NodeProcess:
     """A ``hallsync store serve`` child process on a loopback port."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        *,
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
+        self.args = args
+        """More ``store serve`` options, e.g. ``("--host", "0.0.0.0")``."""
+        self.env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir.parent / f"node-{self.port}.log"
 
@@ -34,7 +44,7 @@ class NodeProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> None:
-        env = {**os.environ, "HALLSYNC_LOG_LEVEL": "warning"}
+        env = {**os.environ, "HALLSYNC_LOG_LEVEL": "warning", **self.env}
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [
@@ -47,6 +57,7 @@ class NodeProcess:
                     str(self.data_dir),
                     "--port",
                     str(self.port),
+                    *self.args,
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,

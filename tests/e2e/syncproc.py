@@ -22,12 +22,13 @@ from server.central.hq_notify import asyncpg_dsn
 from server.domain.context import Ctx
 from server.store.node import open_store
 from server.store.writer import Writer
+from tests.contact import CONTACT_KEY
 from tests.e2e.nodeproc import free_port
 
 ENV = {
     **os.environ,
     "HALLSYNC_HQ_ADMIN_PASSWORD": "hq-admin-pass-1",
-    "HALLSYNC_CONTACT_KEY": "chain-contact-key-0123456789",
+    "HALLSYNC_CONTACT_KEY": CONTACT_KEY,
     "HALLSYNC_MANAGER_PASSWORD": "manager-pass-1",
     "HALLSYNC_LOG_LEVEL": "warning",
 }

@@ -18,6 +18,7 @@ from websockets.exceptions import InvalidStatus
 
 from schema.events import SCHEMA_VERSION
 from sync.frames import PROTOCOL_VERSION, Ack, Hello, Push, Welcome, decode_server_frame, encode
+from tests.contact import CONTACT_KEY
 from tests.e2e.nodeproc import free_port
 from tests.integration.central import store_events as ev
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.slow
 ENV = {
     **os.environ,
     "HALLSYNC_HQ_ADMIN_PASSWORD": "hq-admin-pass-1",
-    "HALLSYNC_CONTACT_KEY": "chain-contact-key-0123456789",
+    "HALLSYNC_CONTACT_KEY": CONTACT_KEY,
     "HALLSYNC_LOG_LEVEL": "warning",
 }
 ENV.pop("HALLSYNC_DATABASE_URL", None)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
+import msgspec
 from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -13,8 +14,10 @@ from litestar.params import QueryParameter
 from sqlalchemy import Connection
 
 from server import idempotency
+from server.contact_hash import ContactHasher
 from server.domain.context import Ctx
 from server.domain.paging import MAX_LIMIT
+from server.privacy import is_mobile
 from server.store.auth import Roster, StaffUser
 from server.store.db import Reader
 from server.store.writer import Idempotency, Writer
@@ -34,8 +37,8 @@ class Node:
     writer: Writer
     reader: Reader
     roster: Roster
-    contact_key: bytes
-    """Key of customer contact hashes, for reads that match a phone number."""
+    contact_key: ContactHasher
+    """The chain's contact key: routes that take a phone number compute its token with it."""
 
 
 def node(request: Request[Any, Any, State]) -> Node:
@@ -66,19 +69,22 @@ async def submit(
     command: Callable[[Ctx], T],
     *,
     status_code: int = 201,
+    fingerprinted: bytes | None = None,
 ) -> Response[T]:
     """Run a write command through the node's writer and answer with its result.
 
     With an ``Idempotency-Key`` header, a retry of the same request (same user, method, path
     and body) gets the first answer again, marked ``Idempotent-Replayed: true``, and records
-    nothing new; the same key on a different request is refused with 422.
+    nothing new; the same key on a different request is refused with 422. A route whose body
+    holds a phone number passes ``fingerprinted``: the body with the number replaced by its
+    token, because the stored fingerprint of the raw body would give the number away.
     """
     user = request.user
     key = request.headers.get(idempotency.HEADER)
     idem = None
     if key is not None:
         key = idempotency.checked_key(key)
-        body = await request.body()
+        body = fingerprinted if fingerprinted is not None else await request.body()
         idem = Idempotency.of(key, user.username, request.method, request.url.path, body)
     device = request.headers.get(DEVICE_HEADER, "tablet")[:64]
     outcome = await node(request).writer.submit(
@@ -96,6 +102,23 @@ async def submit(
 async def read(request: Request[Any, Any, State], fn: Callable[[Connection], T]) -> T:
     """Run a read-only query function on a pooled connection, off the event loop."""
     return await node(request).reader.run(fn)
+
+
+async def phone_token(request: Request[Any, Any, State], phone: str | None) -> str | None:
+    """The matching token of a customer's phone number from a request, computed off the event
+    loop with bounded concurrency (``server.contact_hash``); None for no number or one that is
+    not a mobile number (the command then refuses it with 422 naming the field)."""
+    if not phone or not is_mobile(phone):
+        return None
+    return await node(request).contact_key.token_async(phone)
+
+
+def with_token(data: Any, field: str, token: str | None) -> bytes | None:
+    """``data`` as JSON with its phone ``field`` replaced by ``token``: what a retry's
+    fingerprint covers instead of the raw body (see ``submit``)."""
+    if token is None:
+        return None
+    return msgspec.json.encode(msgspec.structs.replace(data, **{field: token}))
 
 
 def read_small(request: Request[Any, Any, State], fn: Callable[[Connection], T]) -> T:

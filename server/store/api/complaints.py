@@ -37,7 +37,15 @@ from schema.events.complaints import Category, Channel, ComplaintStatus, Escalat
 from server.domain import complaints as domain
 from server.domain.common import check_date_range
 from server.domain.paging import paginate
-from server.store.api.common import AnyRequest, PagingDep, node, read, submit
+from server.store.api.common import (
+    AnyRequest,
+    PagingDep,
+    node,
+    phone_token,
+    read,
+    submit,
+    with_token,
+)
 from server.store.auth import requires
 
 READERS = requires("greeter", "clerk")
@@ -57,7 +65,12 @@ class ComplaintController(Controller):
         self, request: AnyRequest, data: JSONBody[ComplaintIn]
     ) -> Response[ComplaintDetailOut]:
         """Take in a complaint (受理投诉); the customer's phone is stored only masked and hashed."""
-        return await submit(request, lambda ctx: domain.open_complaint(ctx, data))
+        token = await phone_token(request, data.customer_phone)
+        return await submit(
+            request,
+            lambda ctx: domain.open_complaint(ctx, data, phone_token=token),
+            fingerprinted=with_token(data, "customer_phone", token),
+        )
 
     @get("/", guards=[READERS])
     async def list_complaints(
@@ -118,7 +131,10 @@ class ComplaintController(Controller):
         """A customer's complaints by phone (按手机号查询投诉); the number stays out of URLs."""
         n = node(request)
         now = n.writer.clock()
-        query = domain.search_by_phone(n.store_id, data.customer_phone, n.contact_key)
+        domain.check_customer_phone(data.customer_phone)
+        token = await phone_token(request, data.customer_phone)
+        assert token is not None  # checked just above
+        query = domain.search_by_phone(n.store_id, token)
         return await read(
             request,
             lambda c: paginate(

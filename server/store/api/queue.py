@@ -26,6 +26,7 @@ from schema.api.queue import (
     AppointmentCancelIn,
     AppointmentIn,
     AppointmentOut,
+    AppointmentSearchIn,
     AppointmentStatus,
     CancelIn,
     CheckInOut,
@@ -46,7 +47,17 @@ from schema.events.queue import ServiceCategory, WindowKind
 from server.domain import queue as domain
 from server.domain.common import store_today
 from server.domain.paging import paginate
-from server.store.api.common import AnyRequest, PagingDep, node, read, read_small, submit
+from server.domain.queue_common import check_mobile
+from server.store.api.common import (
+    AnyRequest,
+    PagingDep,
+    node,
+    phone_token,
+    read,
+    read_small,
+    submit,
+    with_token,
+)
 from server.store.auth import ALL_ROLES, requires
 from server.store.board import QueueBoard
 
@@ -211,7 +222,12 @@ class TicketController(Controller):
         self, request: AnyRequest, data: JSONBody[TicketIn]
     ) -> Response[TicketOut]:
         """Issue a queue ticket for a service (取号)."""
-        return await submit(request, lambda ctx: domain.issue_ticket(ctx, data))
+        token = await phone_token(request, data.customer_phone)
+        return await submit(
+            request,
+            lambda ctx: domain.issue_ticket(ctx, data, phone_token=token),
+            fingerprinted=with_token(data, "customer_phone", token),
+        )
 
     @get("/{ticket_id:uuid}", guards=[FRONT])
     async def get_ticket(self, request: AnyRequest, ticket_id: FromPath[UUID]) -> TicketOut:
@@ -295,22 +311,30 @@ class AppointmentController(Controller):
             AppointmentStatus | None, QueryParameter(description="appointment state")
         ] = None,
         category: CategoryParam = None,
-        phone_tail: Annotated[
-            str | None,
-            QueryParameter(description="last digits of the customer's phone", pattern=r"^\d{1,4}$"),
-        ] = None,
     ) -> Page[AppointmentOut]:
         """One day's appointments (线上预约) by slot."""
         store_id, now = node(request).store_id, _now(request)
 
         def query(c: Connection) -> Page[AppointmentOut]:
             q = domain.list_appointments(
-                store_id,
-                day=_day(c, store_id, day, now),
-                status=status,
-                category=category,
-                phone_tail=phone_tail,
+                store_id, day=_day(c, store_id, day, now), status=status, category=category
             )
+            return paginate(c, q, domain.appointment_out, limit=paging.limit, offset=paging.offset)
+
+        return await read(request, query)
+
+    @post("/search", guards=[FRONT], status_code=200)
+    async def search(
+        self, request: AnyRequest, paging: PagingDep, data: JSONBody[AppointmentSearchIn]
+    ) -> Page[AppointmentOut]:
+        """A customer's appointments of a day (default today) by phone (按手机号查预约)."""
+        check_mobile(data.customer_phone, "customer_phone")
+        token = await phone_token(request, data.customer_phone)
+        store_id, now = node(request).store_id, _now(request)
+
+        def query(c: Connection) -> Page[AppointmentOut]:
+            day = _day(c, store_id, data.day, now)
+            q = domain.list_appointments(store_id, day=day, phone_token=token)
             return paginate(c, q, domain.appointment_out, limit=paging.limit, offset=paging.offset)
 
         return await read(request, query)
@@ -320,7 +344,12 @@ class AppointmentController(Controller):
         self, request: AnyRequest, data: JSONBody[AppointmentIn]
     ) -> Response[AppointmentOut]:
         """Book an appointment slot for a customer (预约)."""
-        return await submit(request, lambda ctx: domain.book(ctx, data))
+        token = await phone_token(request, data.customer_phone)
+        return await submit(
+            request,
+            lambda ctx: domain.book(ctx, data, phone_token=token),
+            fingerprinted=with_token(data, "customer_phone", token),
+        )
 
     @get("/{appointment_id:uuid}", guards=[FRONT])
     async def get_appointment(

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import math
-import time
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from anyio import to_thread
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy import Connection
 
 from schema.api.common import Page
 from schema.api.store import (
     LoginIn,
     LoginOut,
+    PasswordChangeIn,
     StaffIn,
     StaffOut,
     StaffUpdate,
@@ -28,10 +27,17 @@ from server.api_contract import problems
 from server.domain import store as domain
 from server.domain.context import Ctx, StoreSettings, load_settings
 from server.domain.paging import paginate
-from server.errors import TooManyAttempts, Unauthorized
-from server.passwords import hash_password, verify_password
-from server.store.api.common import AnyRequest, PagingDep, node, read, submit
-from server.store.auth import ALL_ROLES, TOKEN_TTL, LoginThrottle, requires
+from server.errors import Unauthorized, ValidationFailed
+from server.logins import LoginGate
+from server.passwords import hash_password
+from server.store.api.common import DEVICE_HEADER, AnyRequest, PagingDep, node, read, submit
+from server.store.auth import ALL_ROLES, TOKEN_TTL, requires
+
+
+async def _hash(request: AnyRequest, password: str) -> str:
+    """Hash a new password in the pool that bounds Argon2's memory (as logins do)."""
+    logins: LoginGate = request.app.state.logins
+    return await logins.pool.run(hash_password, password)
 
 
 class AuthController(Controller):
@@ -42,20 +48,13 @@ class AuthController(Controller):
     async def login(self, request: Request[Any, Any, State], data: JSONBody[LoginIn]) -> LoginOut:
         """Exchange a user name and password for a bearer token (登录)."""
         n = node(request)
-        throttle: LoginThrottle = request.app.state.login_throttle
-        wait = throttle.retry_after(data.username, time.monotonic())
-        if wait > 0:
-            raise TooManyAttempts(
-                f"too many failed logins for this user; try again in {math.ceil(wait)} s",
-                retry_after=math.ceil(wait),
-            )
-        found = await read(request, lambda c: domain.find_login(c, n.store_id, data.username))
-        ok = await to_thread.run_sync(verify_password, found[1] if found else None, data.password)
-        if not ok or found is None:
-            throttle.failed(data.username, time.monotonic())
-            raise Unauthorized("wrong user name or password")
-        throttle.succeeded(data.username)
-        user = found[0]
+        logins: LoginGate = request.app.state.logins
+        user = await logins.verify(
+            request,
+            data.username,
+            data.password,
+            lambda: read(request, lambda c: domain.find_login(c, n.store_id, data.username)),
+        )
         token = request.app.state.jwt_auth.create_token(
             identifier=str(user.user_id),
             token_extras={"store_id": n.store_id, "role": user.role, "username": user.username},
@@ -74,6 +73,60 @@ class AuthController(Controller):
         """Who the token belongs to."""
         u = request.user
         return await read(request, lambda c: domain.get_staff(c, u.store_id, u.user_id))
+
+    @post("/password", guards=[ALL_ROLES], status_code=200)
+    async def change_password(
+        self, request: AnyRequest, data: JSONBody[PasswordChangeIn]
+    ) -> LoginOut:
+        """Change your own password with your current one (改密码). Every token issued
+        before, the one sending this included, stops working; the answer carries a new one. A
+        wrong current password (422) counts as a failed login (429 after too many)."""
+        n = node(request)
+        user = request.user
+        logins: LoginGate = request.app.state.logins
+
+        def find(c: Connection) -> tuple[tuple[StaffOut, str], str] | None:
+            found = domain.find_login(c, n.store_id, user.username)
+            return (found, found[1]) if found else None
+
+        try:
+            _, current = await logins.verify(
+                request, user.username, data.current_password, lambda: read(request, find)
+            )
+        except Unauthorized as exc:
+            raise ValidationFailed(
+                "the current password is wrong", field="current_password"
+            ) from exc
+        if data.new_password == data.current_password:
+            raise ValidationFailed(
+                "choose a password other than the current one", field="new_password"
+            )
+        new_hash = await _hash(request, data.new_password)
+
+        def command(ctx: Ctx) -> None:
+            domain.change_own_password(ctx, user.username, verified_hash=current, new_hash=new_hash)
+            n.roster.password_set(user.username, domain.tokens_valid_from(ctx.conn, user.username))
+
+        # Not through ``submit``: its Idempotency-Key record would keep a fast hash of a body
+        # holding both passwords. A retry after success is refused anyway (its token is dead).
+        await n.writer.submit(
+            command,
+            actor=user.username,
+            device=request.headers.get(DEVICE_HEADER, "tablet")[:64],
+            status_code=200,
+        )
+        token = request.app.state.jwt_auth.create_token(
+            identifier=str(user.user_id),
+            token_extras={"store_id": n.store_id, "role": user.role, "username": user.username},
+        )
+        return LoginOut(
+            access_token=token,
+            token_type="bearer",
+            expires_in=int(TOKEN_TTL.total_seconds()),
+            username=user.username,
+            role=user.role,
+            store_id=n.store_id,
+        )
 
 
 def _store_out(s: StoreSettings, now: datetime) -> StoreOut:
@@ -142,7 +195,7 @@ class StaffController(Controller):
     @post("/", guards=[requires()])
     async def add_staff(self, request: AnyRequest, data: JSONBody[StaffIn]) -> Response[StaffOut]:
         """Add a staff member with a login (manager)."""
-        pw_hash = await to_thread.run_sync(hash_password, data.password)
+        pw_hash = await _hash(request, data.password)
         return await submit(
             request,
             lambda ctx: domain.add_staff(
@@ -163,13 +216,20 @@ class StaffController(Controller):
     async def update_staff(
         self, request: AnyRequest, user_id: FromPath[UUID], data: JSONBody[StaffUpdate]
     ) -> Response[StaffOut]:
-        """Change a role, reset a password, deactivate or reactivate (manager)."""
-        pw_hash = await to_thread.run_sync(hash_password, data.password) if data.password else None
-        return await submit(
-            request,
-            lambda ctx: domain.update_staff(ctx, user_id, data, password_hash=pw_hash),
-            status_code=200,
-        )
+        """Change a role, reset a password, deactivate or reactivate (manager). A reset ends
+        the member's earlier tokens; they need not change the password afterwards (a hall's
+        manager hands it over in person) but may (``POST /api/v1/auth/password``)."""
+        n = node(request)
+        pw_hash = await _hash(request, data.password) if data.password else None
+
+        def command(ctx: Ctx) -> StaffOut:
+            out = domain.update_staff(ctx, user_id, data, password_hash=pw_hash)
+            if pw_hash is not None:
+                tokens_from = domain.tokens_valid_from(ctx.conn, out.username)
+                n.roster.password_set(out.username, tokens_from)
+            return out
+
+        return await submit(request, command, status_code=200)
 
 
 ROUTES = [AuthController, StoreController, StaffController]

@@ -20,10 +20,10 @@ from server.central import db, hq_log
 from server.central.app import create_app
 from server.central.db import SQLITE_FILE, make_engine, sqlite_url
 from server.central.node import init_central, read_secrets
+from tests.contact import CONTACT_KEY, key_dir
 
 ADMIN = "admin"
 ADMIN_PASSWORD = "hq-admin-pass-1"
-CONTACT_KEY = "chain-contact-key-0123456789"
 
 
 @dataclass
@@ -61,6 +61,7 @@ async def central_url(db_url: str, clock: Clock) -> str:
     """A database set up by ``central init`` (admin login, contact key)."""
     await init_central(
         db_url,
+        data_dir=key_dir(),
         admin_username=ADMIN,
         admin_password=ADMIN_PASSWORD,
         contact_key=CONTACT_KEY,
@@ -120,6 +121,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     asyncio.run(
         init_central(
             sqlite_url(d),
+            data_dir=key_dir(),
             admin_username=ADMIN,
             admin_password=ADMIN_PASSWORD,
             contact_key=CONTACT_KEY,
@@ -140,7 +142,7 @@ def app_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 def open_app(url: str, clock: Clock, *, hq_poll: float = 0.05) -> TestClient[Any]:
     """A test client on a central app over ``url``, HQ events polled every ``hq_poll`` s."""
-    secrets = asyncio.run(read_secrets(url))
+    secrets = asyncio.run(read_secrets(url, key_dir()))
     return TestClient(app=create_app(url, secrets, clock=clock, hq_poll=hq_poll))
 
 

@@ -16,6 +16,7 @@ from server.central import db, enrollment
 from server.central.messages import RestorePage
 from server.central.node import init_central, load_secrets
 from server.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from tests.contact import key_dir
 from tests.integration.central import store_events as ev
 from tests.integration.central.conftest import ADMIN_PASSWORD, CONTACT_KEY, CentralApp, Clock
 
@@ -30,7 +31,11 @@ async def new_store(engine: AsyncEngine, clock: Clock, store_id: str = "S001") -
 
 async def enroll(engine: AsyncEngine, code: str, clock: Clock, *, restore: bool = False) -> str:
     async with db.write(engine) as conn:
-        return (await enrollment.enroll(conn, code, restore=restore, now=clock())).credential
+        return (
+            await enrollment.enroll(
+                conn, code, restore=restore, contact_key=CONTACT_KEY, now=clock()
+            )
+        ).credential
 
 
 async def authenticate(engine: AsyncEngine, credential: str) -> str | None:
@@ -44,7 +49,9 @@ async def test_a_code_is_traded_once_for_a_credential(engine: AsyncEngine, clock
     async with db.read(engine) as conn:
         assert (await conn.execute(sa.select(central_stores.c.status))).scalar() == "pending"
     async with db.write(engine) as conn:
-        out = await enrollment.enroll(conn, code.lower(), restore=False, now=clock())
+        out = await enrollment.enroll(
+            conn, code.lower(), restore=False, contact_key=CONTACT_KEY, now=clock()
+        )
     assert out.store_id == "S001" and out.region == "east" and out.contact_key == CONTACT_KEY
     prefix, store_id, secret = out.credential.split(".")
     assert (prefix, store_id) == ("hs1", "S001") and len(secret) >= 43
@@ -100,7 +107,9 @@ async def test_a_node_that_does_not_restore_may_not_take_over_a_store_with_histo
     with pytest.raises(Conflict):
         await enroll(engine, code, clock)
     async with db.write(engine) as conn:
-        out = await enrollment.enroll(conn, code, restore=True, now=clock())
+        out = await enrollment.enroll(
+            conn, code, restore=True, contact_key=CONTACT_KEY, now=clock()
+        )
     assert out.high_water == 3
 
 
@@ -138,15 +147,20 @@ async def test_store_details_are_checked(engine: AsyncEngine, clock: Clock) -> N
 async def test_central_is_initialised_once(
     central_url: str, engine: AsyncEngine, clock: Clock
 ) -> None:
-    secrets = await load_secrets(engine)
-    assert secrets.contact_key == CONTACT_KEY and len(secrets.jwt_secret) >= 32
+    secrets = await load_secrets(engine, key_dir())
+    assert secrets.contact_key.spec == CONTACT_KEY and len(secrets.jwt_secret) >= 32
     with pytest.raises(Conflict):
         await init_central(
-            central_url, admin_username="admin2", admin_password=ADMIN_PASSWORD, now=clock()
+            central_url,
+            data_dir=key_dir(),
+            admin_username="admin2",
+            admin_password=ADMIN_PASSWORD,
+            now=clock(),
         )
     with pytest.raises(ValidationFailed):
         await init_central(
             central_url,
+            data_dir=key_dir(),
             admin_username="a",
             admin_password=ADMIN_PASSWORD,
             contact_key="short",

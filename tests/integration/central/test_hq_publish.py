@@ -26,6 +26,7 @@ from server.central.node import init_central
 from sync.clock import unpack
 from sync.frames import Ack, HqAck, HqBatch
 from sync.frames import encode as encode_frame
+from tests.contact import key_dir
 from tests.integration.central import store_events as ev
 from tests.integration.central.conftest import (
     ADMIN,
@@ -60,6 +61,7 @@ async def hq_url(
     async for url in pg_database():
         await init_central(
             url,
+            data_dir=key_dir(),
             admin_username=ADMIN,
             admin_password=ADMIN_PASSWORD,
             contact_key=CONTACT_KEY,

@@ -36,6 +36,7 @@ from server.store.sync_service import SyncService, read_enrollment
 from server.store.writer import Writer
 from sync.store_ws import SyncOptions
 from tests.conftest import MANAGER, MANAGER_PASSWORD, login
+from tests.contact import key_dir
 from tests.integration.central.conftest import ADMIN, ADMIN_PASSWORD
 
 FAST = SyncOptions(settle=0.3, save_interval=0.0, ping_interval=None)
@@ -66,7 +67,7 @@ class LiveCentral:
 
 @pytest.fixture
 def central(app_url: str) -> Iterator[LiveCentral]:
-    secrets = asyncio.run(read_secrets(app_url))
+    secrets = asyncio.run(read_secrets(app_url, key_dir()))
     app = create_central(app_url, secrets, hq_poll=0.05)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -19,6 +19,7 @@ from server.central import db, enrollment
 from server.central.ingest import IngestResult, ingest
 from server.central.restore import restore_page
 from server.errors import Unauthorized
+from tests.contact import CONTACT_KEY
 from tests.integration.central import store_events as ev
 from tests.integration.central.conftest import Clock
 
@@ -33,7 +34,9 @@ async def store(engine: AsyncEngine, clock: Clock) -> str:
             conn, store_id=S, name="人民路营业厅", region="east", tz="Asia/Shanghai"
         )
         code = await enrollment.issue_code(conn, S, now=clock())
-        await enrollment.enroll(conn, code.code, restore=False, now=clock())
+        await enrollment.enroll(
+            conn, code.code, restore=False, contact_key=CONTACT_KEY, now=clock()
+        )
     return S
 
 

@@ -27,6 +27,7 @@ from server.central import db, enrollment
 from server.central.ingest import IngestResult, ingest
 from server.domain.projection import apply
 from server.simulation import Day, record_day
+from tests.contact import CONTACT_KEY
 from tests.integration.central.conftest import Clock
 
 S = "S001"
@@ -69,7 +70,9 @@ async def test_batched_fold_equals_one_event_at_a_time(
             conn, store_id=S, name="人民路营业厅", region="east", tz="Asia/Shanghai"
         )
         code = await enrollment.issue_code(conn, S, now=clock())
-        await enrollment.enroll(conn, code.code, restore=False, now=clock())
+        await enrollment.enroll(
+            conn, code.code, restore=False, contact_key=CONTACT_KEY, now=clock()
+        )
     raws = [body for _, body in day().records]
 
     with caplog.at_level(logging.WARNING, logger="server.central.ingest"):

@@ -11,6 +11,7 @@ from litestar.testing import TestClient
 
 from server.central.node import init_central
 from sync.frames import Ack, HqAck, HqBatch, Welcome, encode
+from tests.contact import key_dir
 from tests.integration.central import store_events as ev
 from tests.integration.central.conftest import (
     ADMIN,
@@ -28,6 +29,7 @@ from tests.integration.central.test_ws import acks_until, hello, push, recv, sta
 async def pg_central(pg_url: str, clock: Clock) -> str:
     await init_central(
         pg_url,
+        data_dir=key_dir(),
         admin_username=ADMIN,
         admin_password=ADMIN_PASSWORD,
         contact_key=CONTACT_KEY,

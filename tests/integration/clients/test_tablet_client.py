@@ -124,6 +124,18 @@ async def test_login_keeps_the_token_and_wrong_password_is_unauthorized(
     assert (err.value.status, err.value.code) == (401, "unauthorized")
 
 
+async def test_a_tablet_changes_its_members_password_and_keeps_working(
+    staff: dict[str, TabletClient], connect: Connect
+) -> None:
+    clerk = staff["clerk"]
+    await clerk.change_password(STAFF_PASSWORD, "clerk-chose-this")
+    assert (await clerk.me()).username == "clerk1"  # on the new token
+    with pytest.raises(ApiError) as err:
+        await connect("clerk1", STAFF_PASSWORD)
+    assert err.value.status == 401
+    await connect("clerk1", "clerk-chose-this")
+
+
 # ---------------------------------------------------------------- queue
 
 
@@ -138,7 +150,7 @@ async def test_a_visit_from_ticket_to_rating(staff: dict[str, TabletClient], clo
         "B001",
         "waiting",
         0,
-        "138****5678",
+        "***********",
     )
     clock.tick(6)
     called = await clerk.call_next(window.window_id)
@@ -307,7 +319,7 @@ async def test_a_complaint_from_intake_to_close(staff: dict[str, TabletClient]) 
             customer_phone="139 0000 1234",
         )
     )
-    assert (opened.status, opened.customer_phone) == ("open", "139****1234")
+    assert (opened.status, opened.customer_phone) == ("open", "***********")
     cid = opened.complaint_id
     clerk_id = (await clerk.me()).user_id
     await manager.assign_complaint(cid, AssignIn(owner_id=clerk_id))

@@ -90,7 +90,7 @@ def test_a_visit_from_ticket_to_rating(
     assert (t["number"], t["status"], t["customer_phone"], t["ahead"]) == (
         "B001",
         "waiting",
-        "138****5678",
+        "***********",
         0,
     )
     tid = t["ticket_id"]
@@ -202,7 +202,7 @@ def test_appointment_book_check_in_and_no_show(
     appt = ok(client.post("/api/v1/queue/appointments", json=body, headers=g), 201)
     assert (appt["customer_name"], appt["customer_phone"], appt["status"]) == (
         "李*",
-        "139****5678",
+        "***********",
         "booked",
     )
     assert appt["slot_start"] == "2026-11-26T03:00:00Z"
@@ -240,7 +240,15 @@ def test_appointment_book_check_in_and_no_show(
     assert gone["status"] == "no_show"
     listed = ok(client.get("/api/v1/queue/appointments?status=checked_in", headers=g))
     assert [a["appointment_id"] for a in listed["items"]] == [appt["appointment_id"]]
-    assert ok(client.get("/api/v1/queue/appointments?phone_tail=0000", headers=g))["total"] == 1
+    # Found by the customer's number (in the body), whatever way it is written.
+    search = {"customer_phone": "+86 137-0000-0000"}
+    found = ok(client.post("/api/v1/queue/appointments/search", json=search, headers=g))
+    assert [a["appointment_id"] for a in found["items"]] == [other["appointment_id"]]
+    bad = client.post(
+        "/api/v1/queue/appointments/search", json={"customer_phone": "12345"}, headers=g
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "customer_phone"
     tomorrow = (DAY + timedelta(days=1)).isoformat()
     assert ok(client.get(f"/api/v1/queue/appointments?day={tomorrow}", headers=g))["total"] == 0
 

@@ -67,9 +67,9 @@ from sync.schedule import Backoff
 from sync.server import IngestRequest, ServerSession
 from sync.store_ws import Ports, SyncOptions, run_forever, run_once
 from tests.conftest import MANAGER, MANAGER_PASSWORD, STORE_ID, Harness, login
+from tests.contact import CONTACT_KEY
 
 CREDENTIAL = f"hs1.{STORE_ID}.not-a-real-secret"
-CONTACT_KEY = "chain-contact-key-0123456789"
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 FAST = SyncOptions(settle=0.2, save_interval=0.0, ping_interval=None)
 

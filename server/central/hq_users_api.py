@@ -1,0 +1,211 @@
+"""The HQ API of HQ users: admins manage accounts (``/api/v1/hq/users``); every user sees
+their own account and changes their own password (``/api/v1/hq/auth/me``, ``…/password``).
+
+Only admins over every region manage users: an account may span regions, so a region-scoped
+admin could otherwise hand out access beyond their own. An admin-set password (a new user's, a
+reset) lets the user do nothing but change it; any password change ends the user's earlier
+tokens, on every replica at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Response, get, patch, post
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+
+from schema.api.common import Page
+from schema.api.hq_users import (
+    HqRole,
+    HqUserIn,
+    HqUserOut,
+    HqUserUpdate,
+    PasswordResetIn,
+)
+from schema.api.store import PasswordChangeIn
+from server import idempotency
+from server.central import db, hq_users
+from server.central.context import central
+from server.central.hq_api import HqRequest, Limit, Offset
+from server.central.hq_auth import ADMIN, TOKEN_TTL, HqUser
+from server.central.messages import HqLoginOut
+from server.domain.paging import paginate
+from server.errors import Forbidden, Unauthorized, ValidationFailed
+from server.passwords import hash_password
+
+log = logging.getLogger(__name__)
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name=idempotency.HEADER,
+        required=False,
+        description="Any unique string (e.g. a UUID): a retry with the same key and body "
+        "answers with the user the first attempt created instead of a 409.",
+    ),
+]
+
+
+def _chain_admin(connection: ASGIConnection[Any, Any, Any, Any], _h: BaseRouteHandler) -> None:
+    user: HqUser = connection.user
+    if user.regions:
+        raise Forbidden(
+            "only admins over every region manage HQ users (an account may span regions)",
+            regions=list(user.regions),
+        )
+
+
+USER_ADMINS = [ADMIN, _chain_admin]
+"""Guards of user management: an admin whose regions are every region."""
+
+
+class HqUsersController(Controller):
+    path = "/api/v1/hq/users"
+    tags = ["hq users"]
+    guards = USER_ADMINS
+
+    @post("/", status_code=201)
+    async def create_user(
+        self,
+        request: HqRequest,
+        data: JSONBody[HqUserIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[HqUserOut]:
+        """Create an HQ user with an initial password to hand to them (admin over every
+        region). Until they choose their own (``POST /api/v1/hq/auth/password``), every other
+        endpoint answers them 403 ``password_change_required``. ``regions: []`` is every
+        region; each region named must have a store on central."""
+        c = central(request)
+        idem = None
+        if idempotency_key is not None:
+            # The fingerprint leaves the password out: central keeps no fast hash of it.
+            body = msgspec.json.encode(msgspec.structs.replace(data, password=""))
+            key = idempotency.checked_key(idempotency_key)
+            idem = (key, idempotency.fingerprint(request.method, request.url.path, body))
+        pw_hash = await central(request).logins.pool.run(hash_password, data.password)
+        async with db.write(c.engine) as conn:
+            out, replayed = await hq_users.create_user(
+                conn,
+                data,
+                password_hash=pw_hash,
+                now=c.clock(),
+                created_by=request.user.username,
+                idempotency=idem,
+            )
+        if replayed:
+            return Response(out, status_code=201, headers={"Idempotent-Replayed": "true"})
+        log.info("HQ user %s created %s (%s)", request.user.username, out.username, out.role)
+        return Response(out, status_code=201)
+
+    @get("/")
+    async def list_users(
+        self,
+        request: HqRequest,
+        role: Annotated[HqRole | None, QueryParameter(description="filter by role")] = None,
+        active: Annotated[bool | None, QueryParameter(description="filter by active flag")] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[HqUserOut]:
+        """HQ users by user name, filtered by role or active flag (admin over every region)."""
+        query = hq_users.list_query(role=role, active=active)
+        return await db.run_read(
+            central(request).engine,
+            lambda conn: paginate(conn, query, hq_users.user_out, limit=limit, offset=offset),
+        )
+
+    @get("/{username:str}")
+    async def get_user(self, request: HqRequest, username: FromPath[str]) -> HqUserOut:
+        """One HQ user (admin over every region)."""
+        async with db.read(central(request).engine) as conn:
+            return await hq_users.get_user(conn, username)
+
+    @patch("/{username:str}")
+    async def update_user(
+        self, request: HqRequest, username: FromPath[str], data: JSONBody[HqUserUpdate]
+    ) -> HqUserOut:
+        """Change a user's display name, role, regions (``[]``: every region) or active flag
+        (admin over every region). Deactivating ends their tokens at once. Refused (409) when
+        it would leave no active admin over every region: nobody could then manage users."""
+        async with db.write(central(request).engine) as conn:
+            out = await hq_users.update_user(conn, username, data)
+        log.info("HQ user %s changed %s", request.user.username, username)
+        return out
+
+    @post("/{username:str}/password", status_code=200)
+    async def reset_password(
+        self, request: HqRequest, username: FromPath[str], data: JSONBody[PasswordResetIn]
+    ) -> HqUserOut:
+        """Reset a user's password (admin over every region), e.g. when they forgot it. Their
+        earlier tokens stop working, and they must choose their own password at their next
+        login before doing anything else. Sending it again sets it again."""
+        pw_hash = await central(request).logins.pool.run(hash_password, data.password)
+        async with db.write(central(request).engine) as conn:
+            out = await hq_users.set_password(conn, username, pw_hash, by_admin=True)
+        log.info("HQ user %s reset the password of %s", request.user.username, username)
+        return out
+
+
+class HqAccountController(Controller):
+    """What any logged-in HQ user may do with their own account, even before they chose their
+    own password (so no role guard)."""
+
+    path = "/api/v1/hq/auth"
+    tags = ["hq"]
+
+    @get("/me")
+    async def me(self, request: HqRequest) -> HqUserOut:
+        """The account the token belongs to (``must_change_password`` says whether the user
+        must first choose their own password)."""
+        async with db.read(central(request).engine) as conn:
+            return await hq_users.get_user(conn, request.user.username)
+
+    @post("/password", status_code=200)
+    async def change_password(
+        self, request: HqRequest, data: JSONBody[PasswordChangeIn]
+    ) -> HqLoginOut:
+        """Change your own password with your current one. Every token issued before,
+        the one sending this included, stops working; the answer carries a new one. Wrong
+        current password (422) counts as a failed login (429 after too many)."""
+        c = central(request)
+        username = request.user.username
+
+        async def find() -> tuple[str, str] | None:
+            async with db.read(c.engine) as conn:
+                found = await hq_users.password_hash(conn, username)
+            return (found, found) if found is not None else None
+
+        try:
+            current = await c.logins.verify(request, username, data.current_password, find)
+        except Unauthorized as exc:
+            raise ValidationFailed(
+                "the current password is wrong", field="current_password"
+            ) from exc
+        if data.new_password == data.current_password:
+            raise ValidationFailed(
+                "choose a password other than the current one", field="new_password"
+            )
+        new_hash = await c.logins.pool.run(hash_password, data.new_password)
+        async with db.write(c.engine) as conn:
+            await hq_users.change_own_password(
+                conn, username, verified_hash=current, new_hash=new_hash
+            )
+        user = request.user
+        token = request.app.state.jwt_auth.create_token(
+            identifier=username, token_extras={"aud_kind": "hq", "role": user.role}
+        )
+        log.info("HQ user %s changed their password", username)
+        return HqLoginOut(
+            access_token=token,
+            token_type="bearer",
+            expires_in=int(TOKEN_TTL.total_seconds()),
+            username=username,
+            role=user.role,  # type: ignore[arg-type]
+            regions=list(user.regions),
+        )
+
+
+ROUTES = [HqUsersController, HqAccountController]
