@@ -74,7 +74,7 @@ class AuthController(Controller):
         u = request.user
         return await read(request, lambda c: domain.get_staff(c, u.store_id, u.user_id))
 
-    @post("/password", guards=[ALL_ROLES], status_code=200)
+    @post("/password", guards=[ALL_ROLES], status_code=200, responses=problems(429))
     async def change_password(
         self, request: AnyRequest, data: JSONBody[PasswordChangeIn]
     ) -> LoginOut:

@@ -55,3 +55,15 @@ def test_times_of_day_and_errors_are_documented_as_answered(app: CentralApp) -> 
     assert list(login["401"]["content"]) == ["application/problem+json"]
     stores = doc["paths"]["/api/v1/hq/stores"]["post"]["responses"]
     assert {"400", "401", "403", "409", "415", "422"} <= set(stores)
+
+
+def test_options_on_user_management_answers_its_methods(app: CentralApp) -> None:
+    for path in ("/api/v1/hq/users", "/api/v1/hq/users/admin"):
+        r = app.client.options(path, headers=app.admin)
+        assert r.status_code == 204, (path, r.text)
+        assert "OPTIONS" in r.headers["Allow"]
+
+
+def test_own_password_change_documents_its_throttle(app: CentralApp) -> None:
+    doc: dict[str, Any] = app.client.get("/schema/openapi.json").json()
+    assert "429" in doc["paths"]["/api/v1/hq/auth/password"]["post"]["responses"]

@@ -108,3 +108,8 @@ def test_a_body_that_may_be_left_out_is_documented_as_optional(client: TestClien
     paths = _openapi(client)["paths"]
     assert paths["/api/v1/attendance/clock-in"]["post"]["requestBody"]["required"] is False
     assert paths["/api/v1/staff"]["post"]["requestBody"]["required"] is True
+
+
+def test_own_password_change_documents_its_throttle(client: TestClient[Any]) -> None:
+    paths = _openapi(client)["paths"]
+    assert "429" in paths["/api/v1/auth/password"]["post"]["responses"]
