@@ -187,6 +187,8 @@ async def run_day(hall: Hall, url: str, rng: random.Random) -> StoreKpisOut:
                 start_time=store.open_time,
                 end_time=store.close_time,
                 window=f"W{i}",
+                # The hall's day began before the demo runs: record it as a back-dated plan.
+                backdated=True,
             )
         )
         await clerk.clock_in()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import sys
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import click
 
 from server.cli_central import central
+from server.datadir_lock import LOCK_FILE, DataDirLock, lock_data_dir
 from server.errors import HallsyncError
 from server.settings import StoreNodeSettings
 
@@ -28,6 +30,48 @@ DATA_DIR = click.option(
     required=True,
     help="Folder holding the node's database (or set HALLSYNC_DATA_DIR).",
 )
+
+
+def _lock(data_dir: Path, command: str) -> DataDirLock:
+    """Hold ``data_dir``'s lock for this process's ``command``, or exit naming its holder."""
+    from server.store.db import db_path
+
+    if not db_path(data_dir).exists():
+        raise click.ClickException(f"no store node in {data_dir}; run `hallsync store init` first")
+    try:
+        return lock_data_dir(data_dir, command)
+    except HallsyncError as exc:
+        raise click.ClickException(exc.detail) from exc
+
+
+@contextlib.contextmanager
+def _new_data_dir(data_dir: Path, *, keep_partial: bool = False) -> Any:
+    """The data directory of ``store init``, locked while it is made. If init fails, the
+    folders it created are removed (a rerun starts clean), unless ``keep_partial`` and a
+    database was made (a restore resumes from what it downloaded)."""
+    from server.store.db import db_path
+
+    top = data_dir.absolute()
+    while not top.parent.exists():
+        top = top.parent
+    created = not top.exists()
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    new_lock_file = not (data_dir / LOCK_FILE).exists()
+    try:
+        try:
+            lock = lock_data_dir(data_dir, "store init")
+        except HallsyncError as exc:
+            raise click.ClickException(exc.detail) from exc
+        with lock:
+            yield
+    except BaseException:
+        if keep_partial and db_path(data_dir).exists():
+            raise
+        if created:
+            shutil.rmtree(top, ignore_errors=True)
+        elif new_lock_file and not db_path(data_dir).exists():
+            (data_dir / LOCK_FILE).unlink(missing_ok=True)
+        raise
 
 
 def _parse_time(_ctx: click.Context, _param: click.Parameter, value: str) -> time:
@@ -99,18 +143,19 @@ def store_init(
     contact_key = os.environ.get("HALLSYNC_CONTACT_KEY")
     password = _manager_password(manager)
     try:
-        init_store(
-            data_dir,
-            store_id=store_id,
-            name=name,
-            region=region,
-            tz=tz,
-            manager=manager,
-            manager_password=password,
-            contact_key=contact_key,
-            open_time=open_time,
-            close_time=close_time,
-        )
+        with _new_data_dir(data_dir):
+            init_store(
+                data_dir,
+                store_id=store_id,
+                name=name,
+                region=region,
+                tz=tz,
+                manager=manager,
+                manager_password=password,
+                contact_key=contact_key,
+                open_time=open_time,
+                close_time=close_time,
+            )
     except HallsyncError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"store node {store_id} initialised in {data_dir}; manager login: {manager}")
@@ -163,7 +208,7 @@ def _init_enrolled(
         bar.update(task, completed=done, total=total)
 
     try:
-        with bar or contextlib.nullcontext():
+        with _new_data_dir(data_dir, keep_partial=restore), bar or contextlib.nullcontext():
             out = init_enrolled(
                 data_dir,
                 central_url=central,
@@ -207,6 +252,9 @@ def store_sync(data_dir: Path, once: bool) -> None:
     """
     from sync.errors import SyncError
 
+    # A serving node syncs in the background; a second syncer beside it would append to the
+    # same log from another process.
+    lock = _lock(data_dir, "store sync")
     try:
         result = asyncio.run(_sync(data_dir, once))
     except SyncError as exc:
@@ -217,6 +265,8 @@ def store_sync(data_dir: Path, once: bool) -> None:
         raise click.ClickException(exc.detail) from exc
     except ValueError as exc:  # a bad HALLSYNC_SYNC_* setting
         raise click.ClickException(str(exc)) from exc
+    finally:
+        lock.release()
     if result is not None:
         click.echo(
             f"caught up: central holds seq {result.acked_seq}, HQ cursor {result.hq_cursor} "
@@ -272,7 +322,9 @@ async def _sync(data_dir: Path, once: bool) -> Any:
     help="Address to listen on: 0.0.0.0 (or this machine's LAN address) for the hall's "
     "tablets to reach the node [HALLSYNC_HOST, else 127.0.0.1: this machine only].",
 )
-@click.option("--port", type=int, default=None, help="Port to listen on [8100].")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=None, help="Port to listen on [8100]."
+)
 @click.option("--log-level", default=None, help="debug, info, warning [info].")
 def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: str | None) -> None:
     """Serve the tablet API of the store node in DATA_DIR."""
@@ -291,6 +343,9 @@ def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: s
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    # Held until the process exits: a second node on this directory is refused here, before
+    # it opens the database.
+    lock = _lock(settings.data_dir, "store serve")
     try:
         app = create_app(
             settings.data_dir,
@@ -311,6 +366,7 @@ def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: s
         http="auto",
         access_log=False,
     )
+    lock.release()
 
 
 main.add_command(central)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 import msgspec
 
-from server.errors import HallsyncError
+from server.errors import HallsyncError, NotFound
 from server.settings import CentralSettings
 
 if TYPE_CHECKING:
@@ -45,12 +46,29 @@ def _run(step: Coroutine[Any, Any, T]) -> T:
         raise click.ClickException(exc.detail) from exc
 
 
+def _run_sync(step: Callable[[], T]) -> T:
+    """Run one step, turning hallsync's errors into a clean CLI error."""
+    try:
+        return step()
+    except HallsyncError as exc:
+        raise click.ClickException(exc.detail) from exc
+
+
 def _url(data_dir: Path) -> str:
-    from server.central.db import resolve_url
+    """The database URL of an initialised central in ``data_dir``. Refuses one with neither a
+    saved URL nor the embedded database, rather than creating an empty database there."""
+    from server.central.db import resolve_url, sqlite_file
 
     if not data_dir.exists():
         raise click.ClickException(f"{data_dir} does not exist; run `hallsync central init`")
-    return resolve_url(data_dir, CentralSettings.from_env(data_dir=data_dir).database_url)
+    try:
+        url = resolve_url(data_dir, CentralSettings.from_env(data_dir=data_dir).database_url)
+    except HallsyncError as exc:
+        raise click.ClickException(exc.detail) from exc
+    file = sqlite_file(url)
+    if file is not None and not file.exists():
+        raise click.ClickException(f"no central in {data_dir}; run `hallsync central init`")
+    return url
 
 
 def _now() -> datetime:
@@ -81,23 +99,36 @@ def central_init(data_dir: Path, database_url: str | None, admin: str) -> None:
     from server.central.db import resolve_url, write_config
     from server.central.node import init_central
 
+    try:
+        url = resolve_url(data_dir, database_url or os.environ.get("HALLSYNC_DATABASE_URL"))
+    except HallsyncError as exc:
+        raise click.BadParameter(exc.detail, param_hint="--database-url") from exc
     password = os.environ.get("HALLSYNC_HQ_ADMIN_PASSWORD")
     if not password:
         password = click.prompt(f"Password for {admin}", hide_input=True, confirmation_prompt=True)
+    top = data_dir.absolute()
+    while not top.parent.exists():
+        top = top.parent
+    created = not top.exists()
     data_dir.mkdir(parents=True, exist_ok=True)
-    if database_url:
-        write_config(data_dir, database_url)
-    url = resolve_url(data_dir, database_url or os.environ.get("HALLSYNC_DATABASE_URL"))
-    _run(
-        init_central(
-            url,
-            data_dir=data_dir,
-            admin_username=admin,
-            admin_password=password,
-            contact_key=os.environ.get("HALLSYNC_CONTACT_KEY") or None,
-            now=_now(),
+    try:
+        _run(
+            init_central(
+                url,
+                data_dir=data_dir,
+                admin_username=admin,
+                admin_password=password,
+                contact_key=os.environ.get("HALLSYNC_CONTACT_KEY") or None,
+                now=_now(),
+            )
         )
-    )
+    except BaseException:
+        if created:  # a failed init leaves nothing behind: fix the cause and run it again
+            shutil.rmtree(top, ignore_errors=True)
+        raise
+    # Saved only once the database took it, so a mistyped URL is never remembered.
+    if database_url:
+        write_config(data_dir, url)
     click.echo(f"central initialised in {data_dir}; HQ admin login: {admin}")
 
 
@@ -109,7 +140,9 @@ def central_init(data_dir: Path, database_url: str | None, admin: str) -> None:
     help="Address to listen on: 0.0.0.0 (or this machine's LAN address) for stores and HQ to "
     "reach it [HALLSYNC_HOST, else 127.0.0.1: this machine only].",
 )
-@click.option("--port", type=int, default=None, help="Port to listen on [8000].")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=None, help="Port to listen on [8000]."
+)
 @click.option("--log-level", default=None, help="debug, info, warning [info].")
 def central_serve(
     data_dir: Path, host: str | None, port: int | None, log_level: str | None
@@ -118,7 +151,9 @@ def central_serve(
     import uvicorn
 
     from server.central.app import create_app
+    from server.central.db import sqlite_file
     from server.central.node import read_secrets
+    from server.datadir_lock import lock_data_dir
     from server.gc_tuning import tune_for_serving
     from server.logins import LoginGate
     from sync.frames import MAX_FRAME
@@ -132,6 +167,10 @@ def central_serve(
         stream=sys.stderr,
     )
     url = _url(settings.data_dir)
+    file = sqlite_file(url)
+    # One process serves an embedded database (held until exit); replicas on PostgreSQL are
+    # many by design.
+    lock = None if file is None else _run_sync(lambda: lock_data_dir(file.parent, "central serve"))
     secrets = _run(read_secrets(url, settings.data_dir))
     try:
         logins = LoginGate(trusted_proxies=settings.trusted_proxies)
@@ -153,6 +192,8 @@ def central_serve(
         ws_per_message_deflate=True,
         access_log=False,
     )
+    if lock is not None:
+        lock.release()
 
 
 @central.command("enroll-store")
@@ -176,6 +217,8 @@ def central_enroll_store(
     async def step() -> str:
         engine = db.make_engine(url)
         try:
+            if not await db.is_initialised(engine):
+                raise NotFound("central's database is not initialised; run `hallsync central init`")
             await db.migrate(engine)
             async with db.write(engine) as conn:
                 exists = await enrollment.store_exists(conn, store_id)

@@ -3,9 +3,11 @@
     HallsyncError
     ├── BadRequest            400  bad_request        the request is malformed
     │   └── ValidationFailed  422  validation_failed  a field fails a business rule
+    │       └── ShiftInPast   422  shift_in_past      a shift starting in the past, not back-dated
     ├── Unauthorized          401  unauthorized       no or bad credentials
     ├── Forbidden             403  forbidden          the role may not do this
-    │   └── PasswordChangeRequired 403 password_change_required  choose your own password first
+    │   ├── PasswordChangeRequired 403 password_change_required  choose your own password first
+    │   └── OwnVisitRating    403  own_visit_rating   who served a visit may not record its rating
     ├── NotFound              404  not_found          no such entity in this store
     ├── IdempotencyMismatch   422  idempotency_key_reused  same key, different request
     ├── Conflict              409  conflict           illegal state transition or duplicate
@@ -13,7 +15,15 @@
     │   ├── SerialUnavailable 409  serial_unavailable a serial not in stock, sold twice
     │   ├── InsufficientStock 409  insufficient_stock taking out more than is on hand
     │   ├── QueueEmpty        409  queue_empty        nothing waits that this window may call
-    │   └── Incomplete        409  incomplete         required steps missing (checklist, training)
+    │   ├── Incomplete        409  incomplete         required steps missing (checklist, training)
+    │   ├── SerialInStock     409  serial_in_stock    a serial received is already in stock
+    │   ├── ItemDiscontinued  409  item_discontinued  a discontinued item cannot come into stock
+    │   ├── TransferAlreadyReceived  409  transfer_already_received  a transfer note taken twice
+    │   ├── ShiftOverlap      409  shift_overlap      the person has another shift at that time
+    │   ├── WindowBusy        409  window_busy        the window still has a ticket being served
+    │   ├── UsernameTaken     409  username_taken     the user name belongs to someone (or did)
+    │   ├── TooEarlyToCheckIn 409  too_early_to_check_in  an appointment's check-in is not open yet
+    │   └── TooLateToCheckIn  409  too_late_to_check_in   an appointment's check-in has closed
     ├── TooManyAttempts       429  too_many_attempts  too many failed logins; wait
     ├── Busy                  429  busy               too much expensive work queued; retry
     └── StorageError          503  storage_unavailable the database failed; retry
@@ -56,6 +66,10 @@ class ValidationFailed(BadRequest):
         super().__init__(detail, errors=errors, **extra)
 
 
+class ShiftInPast(ValidationFailed):
+    code, title = "shift_in_past", "Shift in the past"
+
+
 class Unauthorized(HallsyncError):
     code, status, title = "unauthorized", 401, "Not authenticated"
 
@@ -66,6 +80,10 @@ class Forbidden(HallsyncError):
 
 class PasswordChangeRequired(Forbidden):
     code, title = "password_change_required", "Password change required"
+
+
+class OwnVisitRating(Forbidden):
+    code, title = "own_visit_rating", "Not your own visit"
 
 
 class NotFound(HallsyncError):
@@ -94,6 +112,38 @@ class QueueEmpty(Conflict):
 
 class Incomplete(Conflict):
     code, title = "incomplete", "Required steps missing"
+
+
+class SerialInStock(Conflict):
+    code, title = "serial_in_stock", "Serial number already in stock"
+
+
+class ItemDiscontinued(Conflict):
+    code, title = "item_discontinued", "Item discontinued"
+
+
+class TransferAlreadyReceived(Conflict):
+    code, title = "transfer_already_received", "Transfer already received"
+
+
+class ShiftOverlap(Conflict):
+    code, title = "shift_overlap", "Overlapping shift"
+
+
+class WindowBusy(Conflict):
+    code, title = "window_busy", "Window busy"
+
+
+class UsernameTaken(Conflict):
+    code, title = "username_taken", "User name taken"
+
+
+class TooEarlyToCheckIn(Conflict):
+    code, title = "too_early_to_check_in", "Too early to check in"
+
+
+class TooLateToCheckIn(Conflict):
+    code, title = "too_late_to_check_in", "Too late to check in"
 
 
 class IdempotencyMismatch(HallsyncError):

@@ -11,9 +11,12 @@ HEADER = "Idempotency-Key"
 
 
 def checked_key(key: str) -> str:
-    """The header's value, if it is 1 to 255 characters; else 400 naming the header."""
-    if not 1 <= len(key) <= 255:
-        raise BadRequest("Idempotency-Key must be 1 to 255 characters", field="header")
+    """The header's value, if it is 1 to 255 characters and not blank; else 400 naming the
+    header. An empty key is refused, not taken as no key: it is what a script sends when the
+    command meant to make its key failed (``$(uuidgen)`` without uuidgen), and a retry would
+    then record the request twice."""
+    if not 1 <= len(key) <= 255 or not key.strip():
+        raise BadRequest("Idempotency-Key must be 1 to 255 characters, not blank", field="header")
     return key
 
 

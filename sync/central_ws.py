@@ -92,7 +92,7 @@ def claims_other_store(push: Push, store_id: str) -> bool:
     for raw in push.events:
         try:
             claimed = _envelope.decode(raw).store_id
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # quarantine says why
             return False
         if claimed is None or claimed == store_id:
             return False

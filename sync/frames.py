@@ -138,6 +138,8 @@ def decode_client_frame(data: bytes) -> Hello | Push | HqAck | Error:
         frame: Hello | Push | HqAck | Error = _client_decoder.decode(data)
     except UnicodeDecodeError as exc:
         raise _bad_text(exc) from exc
+    except RecursionError:
+        raise _too_deep() from None
     return frame
 
 
@@ -147,6 +149,8 @@ def decode_server_frame(data: bytes) -> Welcome | Ack | Resend | HqBatch | Error
         frame: Welcome | Ack | Resend | HqBatch | Error = _server_decoder.decode(data)
     except UnicodeDecodeError as exc:
         raise _bad_text(exc) from exc
+    except RecursionError:
+        raise _too_deep() from None
     return frame
 
 
@@ -155,3 +159,11 @@ def _bad_text(exc: UnicodeDecodeError) -> msgspec.DecodeError:
     # msgspec.DecodeError: adapters that catch only msgspec errors (as documented) would crash
     # the connection on such a frame instead of answering ProtocolViolation.
     return msgspec.DecodeError(f"invalid UTF-8 in a string: {exc.reason}")
+
+
+def _too_deep() -> msgspec.DecodeError:
+    # msgspec gives up on arrays or maps nested about a thousand deep (even inside a skipped
+    # unknown field or an event carried as Raw) with a RecursionError: without this, such a
+    # frame would kill the connection's reader (close 4500, no Error frame) instead of being
+    # answered as the undecodable frame it is.
+    return msgspec.DecodeError("frame nested too deeply to decode")

@@ -363,7 +363,7 @@ def claims_other_store(push: Push, store_id: str) -> bool:
     for raw in push.events:
         try:
             claimed = _envelope.decode(raw).store_id
-        except (msgspec.DecodeError, UnicodeDecodeError):
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             return False
         if claimed is None or claimed == store_id:
             return False

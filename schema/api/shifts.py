@@ -43,7 +43,7 @@ class ShiftIn(msgspec.Struct, kw_only=True):
     user_id: UUID
     """An active staff member."""
     day: date
-    """Store-local day; today or later."""
+    """Store-local day; today or later (earlier only ``backdated``)."""
     start_time: LocalTime
     """Store-local start, not before the hall opens (no UTC offset)."""
     end_time: LocalTime
@@ -51,6 +51,10 @@ class ShiftIn(msgspec.Struct, kw_only=True):
     window: Code | None = None
     """Window code (窗口) the person staffs, e.g. ``A1``."""
     note: Text | None = None
+    backdated: bool = False
+    """Set ``true`` to plan a shift that has already started or ended (recording the roster
+    afterwards, at most 7 days back); without it such a shift is refused (422
+    ``shift_in_past``), since it would be absent or late the moment it is planned."""
 
 
 class ShiftBatchIn(msgspec.Struct, kw_only=True):

@@ -44,6 +44,8 @@ def decode(data: bytes) -> Event:
         event: Event = _msgpack_decoder.decode(data)
     except UnicodeDecodeError as exc:  # invalid UTF-8 in a string: bad data like any other
         raise msgspec.DecodeError(f"invalid UTF-8 in event: {exc.reason}") from exc
+    except RecursionError:  # nested about a thousand deep: msgspec gives up, not a DecodeError
+        raise msgspec.DecodeError("event nested too deeply to decode") from None
     return event
 
 

@@ -32,6 +32,7 @@ from server.central.node import CentralSecrets
 from server.central.restore import MAX_PAGE, restore_page
 from server.central.storage import CentralStorage
 from server.errors import Unauthorized
+from server.inputs import CheckedRequest, check_request_text
 from server.logins import LoginGate
 from server.problems import EXCEPTION_HANDLERS
 from sync.central_ws import sync_route
@@ -173,6 +174,8 @@ def create_app(
         plugins=contract_plugins(PUBLIC_PATHS),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=CheckedRequest,
+        before_request=check_request_text,
         middleware=[PrometheusConfig(app_name="hallsync_central", group_path=True).middleware],
         openapi_config=OpenAPIConfig(
             title="hallsync central",

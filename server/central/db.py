@@ -10,6 +10,7 @@ retryable), so a failing database is a "retry later" to every caller.
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,12 +19,15 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from schema.migrations import upgrade_connection
 from schema.tables.core import node_meta
-from server.errors import HallsyncError, StorageError
+from server.errors import HallsyncError, StorageError, ValidationFailed
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -41,17 +45,59 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{(data_dir / SQLITE_FILE).resolve()}"
 
 
+_DRIVERS = {
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+}
+"""URL schemes central accepts, and the async driver each one means. The plain forms are what
+``psql``, libpq and most hosting panels print; central picks the driver itself."""
+
+
+def normalise_url(url: str) -> str:
+    """``url`` with central's async driver (``postgresql://`` → ``postgresql+asyncpg://``), or
+    422 naming what is wrong. The URL itself is never repeated: it may hold a password."""
+    scheme, sep, rest = url.strip().partition("://")
+    driver = _DRIVERS.get(scheme.lower()) if sep else None
+    if driver is None:
+        if not sep:
+            problem = "is not a URL like postgresql://user@host/db"
+        elif scheme.lower().startswith(("postgresql+", "postgres+")):
+            problem = f"asks for the driver {scheme!r}; central uses asyncpg: write postgresql://"
+        else:
+            problem = f"has the unsupported scheme {scheme!r}; use postgresql://user@host/db"
+        raise ValidationFailed(f"the database URL {problem}", field="database_url")
+    normal = f"{driver}://{rest}"
+    try:
+        make_url(normal)
+    except (ArgumentError, ValueError) as exc:
+        raise ValidationFailed(
+            "the database URL cannot be parsed (a port that is not a number?)",
+            field="database_url",
+        ) from exc
+    return normal
+
+
 def resolve_url(data_dir: Path, override: str | None = None) -> str:
     """The database URL of the central in ``data_dir``: ``override`` (the environment), else the
-    URL saved in ``central.toml`` at init, else the embedded SQLite file."""
+    URL saved in ``central.toml`` at init, else the embedded SQLite file; normalised to
+    central's driver (422 ``ValidationFailed`` for a URL central cannot use)."""
     if override:
-        return override
+        return normalise_url(override)
     path = config_path(data_dir)
     if path.exists():
         url = tomllib.loads(path.read_text(encoding="utf-8")).get("database_url")
         if isinstance(url, str) and url:
-            return url
+            return normalise_url(url)
     return sqlite_url(data_dir)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    database = make_url(url).database if is_sqlite(url) else None
+    return Path(database) if database and database != ":memory:" else None
 
 
 def write_config(data_dir: Path, database_url: str) -> None:
@@ -107,6 +153,15 @@ async def migrate(engine: AsyncEngine) -> None:
             await conn.run_sync(upgrade_connection, "head")
     except SQLAlchemyError as exc:
         raise StorageError(f"could not migrate central's database: {_brief(exc)}") from exc
+    except OSError as exc:  # asyncpg's connect: refused, unknown host, timed out
+        raise StorageError(f"cannot connect to central's database: {_brief(exc)}") from exc
+
+
+async def is_initialised(engine: AsyncEngine) -> bool:
+    """Whether ``central init`` has made this database (checked before migrating, so that
+    pointing a command at the wrong database creates nothing in it)."""
+    async with read(engine) as conn:
+        return bool(await conn.run_sync(lambda c: sa.inspect(c).has_table(node_meta.name)))
 
 
 @asynccontextmanager
@@ -125,7 +180,9 @@ async def write(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     except HallsyncError:
         raise
     except SQLAlchemyError as exc:
-        raise StorageError(f"central's database failed: {_brief(exc)}") from exc
+        raise _storage_error(exc) from exc
+    except OSError as exc:  # asyncpg's connect: the server went away
+        raise StorageError(f"cannot connect to central's database: {_brief(exc)}") from exc
 
 
 @asynccontextmanager
@@ -137,7 +194,9 @@ async def read(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     except HallsyncError:
         raise
     except SQLAlchemyError as exc:
-        raise StorageError(f"central's database failed: {_brief(exc)}") from exc
+        raise _storage_error(exc) from exc
+    except OSError as exc:  # asyncpg's connect: the server went away
+        raise StorageError(f"cannot connect to central's database: {_brief(exc)}") from exc
 
 
 async def run_read(engine: AsyncEngine, fn: Callable[[Connection], T]) -> T:
@@ -155,7 +214,14 @@ async def get_meta(conn: AsyncConnection, key: str) -> str | None:
     return value
 
 
-def _brief(exc: SQLAlchemyError) -> str:
+def _storage_error(exc: SQLAlchemyError) -> StorageError:
+    """The error a caller sees when the database fails: retryable, and without the driver's
+    message, which goes to the log only (it may name tables, constraints or values)."""
+    log.warning("central's database failed: %s", _brief(exc))
+    return StorageError("central's database failed; retry")
+
+
+def _brief(exc: SQLAlchemyError | OSError) -> str:
     """The driver's message without SQL or parameters (which may hold personal data)."""
     orig = getattr(exc, "orig", None)
     return f"{type(orig or exc).__name__}: {str(orig or exc).splitlines()[0][:200]}"

@@ -1,8 +1,8 @@
-"""The HQ API of central: login, the stores' sync status, quarantine, store enrollment, and
-each store's KPIs of a day from what it synced.
+"""The HQ API of central: login, the stores' sync status, quarantine and its replay, store
+enrollment, and each store's KPIs of a day from what it synced.
 
 Region-scoped users see only the stores of their regions (and their quarantined events);
-creating, re-coding and revoking stores is for admins.
+creating, re-coding and revoking stores and replaying quarantined events is for admins.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from schema.api.common import Page
 from schema.api.kpis import StoreKpisOut
 from schema.tables.sync import central_quarantine, central_stores
 from server.api_contract import problems
-from server.central import db, enrollment
+from server.central import db, enrollment, metrics, quarantine
 from server.central.context import central
 from server.central.hq_auth import ADMIN, ANY_HQ_ROLE, TOKEN_TTL, HqUser, find_login
 from server.central.messages import (
@@ -27,6 +27,8 @@ from server.central.messages import (
     HqLoginIn,
     HqLoginOut,
     QuarantinedEvent,
+    QuarantineReplayed,
+    QuarantineReplayOut,
     StoreIn,
     StoreSyncStatus,
 )
@@ -170,6 +172,53 @@ class HqStoresController(Controller):
                 offset=offset,
             ),
         )
+
+    @post("/quarantine/replay", guards=[ADMIN], status_code=200)
+    async def replay_quarantine(
+        self,
+        request: HqRequest,
+        store_id: FromQuery[str | None] = None,
+        region: FromQuery[str | None] = None,
+        after: Annotated[
+            int, QueryParameter(ge=0, le=2**63 - 1, description="start after this quarantine_id")
+        ] = 0,
+        limit: Annotated[
+            int, QueryParameter(ge=1, le=quarantine.MAX_REPLAY, description="entries to take up")
+        ] = quarantine.MAX_REPLAY,
+    ) -> QuarantineReplayOut:
+        """Replay quarantined events (admin), oldest first: each one this build can now read is
+        stored and folded exactly as if just uploaded, and marked replayed; the others stay,
+        with this build's reason. Filters as the listing; idempotent (replayed entries are not
+        taken up again). ``next_after`` says where to continue."""
+        c = central(request)
+        scope = _scope(request.user, region)
+        now = c.clock()
+        async with db.write(c.engine) as conn:
+            out = await conn.run_sync(
+                lambda s: quarantine.replay(
+                    s, scope=scope, now=now, store_id=store_id, after=after, limit=limit
+                )
+            )
+        metrics.EVENTS_INGESTED.inc(out.applied)
+        return out
+
+    @post("/quarantine/{quarantine_id:int}/replay", guards=[ADMIN], status_code=200)
+    async def replay_quarantined_event(
+        self, request: HqRequest, quarantine_id: FromPath[int]
+    ) -> QuarantineReplayed:
+        """Replay one quarantined event (admin); an entry replayed before answers
+        ``replayed_before`` and changes nothing."""
+        c = central(request)
+        scope = request.user.store_scope()
+        now = c.clock()
+        async with db.write(c.engine) as conn:
+            out = await conn.run_sync(
+                lambda s: quarantine.replay(s, scope=scope, now=now, quarantine_id=quarantine_id)
+            )
+        if not out.items:
+            raise NotFound(f"no quarantined event {quarantine_id}")
+        metrics.EVENTS_INGESTED.inc(out.applied)
+        return out.items[0]
 
     @get("/stores/{store_id:str}/kpis", guards=[ANY_HQ_ROLE])
     async def kpis(

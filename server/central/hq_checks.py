@@ -26,7 +26,7 @@ from schema.tables.inventory import inventory_items
 from schema.tables.sync import hq_events
 from server.central.hq_publish import Addressee, addressed_stores
 from server.domain.inventory_moves import SERIALISABLE
-from server.errors import Conflict, NotFound, ValidationFailed
+from server.errors import Conflict, NotFound, UsernameTaken, ValidationFailed
 
 E = TypeVar("E", bound=Event)
 
@@ -137,7 +137,7 @@ async def check_new_staff(conn: AsyncConnection, to: Addressee, username: str) -
     )
     taken = [r.store_id for r in rows]
     if taken:
-        raise Conflict(
+        raise UsernameTaken(
             f"user name {username!r} belongs to a staff member of store(s) {_named(taken)}",
             field="username",
             stores=taken[:MAX_NAMED],

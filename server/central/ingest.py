@@ -43,7 +43,14 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, InternalError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema.events import Event, decode, tag_of
@@ -52,7 +59,7 @@ from schema.tables.sync import central_quarantine, central_stores
 from server.central.batching import Batching, ResultNeeded
 from server.contact_migration import LEGACY_MASK, UPGRADED_META
 from server.domain.projection import apply, apply_all
-from server.errors import NotFound, Unauthorized
+from server.errors import HallsyncError, NotFound, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +272,7 @@ def _fits(text: str) -> bool:
 def _peek_type(raw: bytes) -> str | None:
     try:
         found = _peek.decode(raw).type
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
     return found[:64] if isinstance(found, str) else None
 
@@ -429,7 +436,7 @@ def _project(conn: Connection, batch: list[tuple[int, Event]]) -> dict[int, str]
         except Exception as exc:
             if _transient(exc):
                 raise
-            failed[seq] = f"cannot apply: {_describe(exc)}"
+            failed[seq] = f"cannot apply: {_describe(exc, event)}"
     return failed
 
 
@@ -444,8 +451,47 @@ def _transient(exc: BaseException) -> bool:
     return False
 
 
-def _describe(exc: BaseException) -> str:
-    """The error's class and first line, without SQL text or bound parameters."""
+def _describe(exc: BaseException, event: Event) -> str:
+    """Why an event could not be applied, for HQ's quarantine listing. The database's own
+    message never goes there (it can name tables and quote values): it goes to the log, and
+    the reason says what kind of refusal it was."""
+    if isinstance(exc, HallsyncError):
+        return exc.detail
+    if not isinstance(exc, SQLAlchemyError):
+        text = str(exc).splitlines()
+        return f"{type(exc).__name__}: {text[0][:300] if text else ''}"
     inner = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
-    text = str(inner).splitlines()
-    return f"{type(inner).__name__}: {text[0][:300] if text else ''}"
+    first = (str(inner).splitlines() or [""])[0][:300]
+    log.warning(
+        "ingest: %s seq %d not applied: %s: %s",
+        tag_of(event),
+        event.seq,
+        type(inner).__name__,
+        first,
+    )
+    nul = _nul_field(event)
+    if nul is not None:
+        # Only PostgreSQL gets here: its text columns cannot hold U+0000 (SQLite's can, so a
+        # central on SQLite applies such an event). Store nodes refuse the character at their
+        # API; events recorded by older nodes can still carry it.
+        return f"{nul} holds a NUL character (U+0000), which central's database cannot store"
+    if isinstance(exc, IntegrityError):
+        return "it conflicts with data central already holds (a duplicate or a missing row)"
+    return "central's database refused its rows (details in central's log)"
+
+
+def _nul_field(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first text field holding U+0000 in an event (or part of one)."""
+    if isinstance(value, str):
+        return path or "a text field" if "\x00" in value else None
+    if isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            found = _nul_field(getattr(value, name), f"{path}.{name}" if path else name)
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found = _nul_field(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None

@@ -130,3 +130,35 @@ class QuarantinedEvent(msgspec.Struct, kw_only=True):
     """Bytes of the raw event."""
     received_at: datetime
     replayed_at: datetime | None
+
+
+ReplayOutcome = Literal["applied", "already_held", "quarantined", "replayed_before"]
+
+
+class QuarantineReplayed(msgspec.Struct, kw_only=True):
+    """What a replay did with one quarantined event."""
+
+    quarantine_id: int
+    store_id: str
+    seq: int
+    event_type: str | None
+    outcome: ReplayOutcome
+    """``applied``: stored and folded now, as if just uploaded; ``already_held``: central's log
+    already holds this very event, so nothing was folded again (the entry is closed);
+    ``quarantined``: this build cannot apply it either (``reason`` says why, and it stays);
+    ``replayed_before``: an earlier replay applied it (``replayed_at``)."""
+    reason: str | None
+    """Why it stays in quarantine; null otherwise."""
+    replayed_at: datetime | None
+
+
+class QuarantineReplayOut(msgspec.Struct, kw_only=True):
+    """The outcome of one replay call, per event, oldest first."""
+
+    items: list[QuarantineReplayed]
+    applied: int
+    """Events stored and folded by this call (``already_held`` ones are not counted)."""
+    quarantined: int
+    """Events this build cannot apply either; they stay in quarantine."""
+    next_after: int | None
+    """More entries wait: call again with ``after=next_after``; null when none is left."""

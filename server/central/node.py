@@ -121,6 +121,8 @@ async def read_secrets(url: str, data_dir: Path) -> CentralSecrets:
     """Migrate the database at ``url`` and read the secrets (for building the app)."""
     engine = db.make_engine(url)
     try:
+        if not await db.is_initialised(engine):  # not migrated: a wrong URL stays untouched
+            raise NotFound("central's database is not initialised; run `hallsync central init`")
         await db.migrate(engine)
         return await load_secrets(engine, data_dir)
     finally:

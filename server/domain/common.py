@@ -15,9 +15,10 @@ import calendar
 import functools
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -238,6 +239,42 @@ def store_today(conn: Connection, store_id: str, now: datetime) -> date:
     stamped with, so a read's "today" agrees with the writes'.
     """
     return now.astimezone(load_settings(conn, store_id).zone).date()
+
+
+PLAUSIBLE_DAYS = 366
+"""How far from the store's today the day of something recorded or planned may lie (a shift, a
+drill, an inspection, a training). A year either way covers any real plan or late record; a
+date beyond is a typing error (a shift in 9999), and near year 1 or 9999 the instants derived
+from it would not even exist."""
+
+
+def plausible_day(day: date, today: date, field: str) -> date:
+    """``day``, or a 422 naming ``field`` when it lies more than ``PLAUSIBLE_DAYS`` from
+    ``today`` (the store-local day of the command)."""
+    span = timedelta(days=PLAUSIBLE_DAYS)
+    earliest, latest = today - span, today + span
+    if not earliest <= day <= latest:
+        raise ValidationFailed(
+            f"{day.isoformat()} is more than a year from today ({today.isoformat()}): "
+            f"give a day from {earliest.isoformat()} to {latest.isoformat()}",
+            field=field,
+        )
+    return day
+
+
+def request_instant(value: datetime, zone: ZoneInfo, field: str) -> datetime:
+    """An instant a request gave, in UTC; without a UTC offset it is store-local wall time.
+
+    One that has no UTC equivalent (``0001-01-01T00:00:00+14:00``,
+    ``9999-12-31T23:59:59-12:00``: within hours of the calendar's ends) is a 422 naming
+    ``field``; converting it would raise OverflowError, a 500."""
+    try:
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=zone)
+        return aware.astimezone(UTC)
+    except OverflowError:
+        raise ValidationFailed(
+            f"{value.isoformat()} is not a time this hall can book or record", field=field
+        ) from None
 
 
 # ---------------------------------------------------------------- date ranges and months

@@ -58,7 +58,10 @@ from server.errors import (
     Conflict,
     Forbidden,
     InsufficientStock,
+    ItemDiscontinued,
+    SerialInStock,
     SerialUnavailable,
+    TransferAlreadyReceived,
     ValidationFailed,
 )
 
@@ -264,13 +267,13 @@ def check_takein(ctx: Ctx, lines: Sequence[Checked]) -> None:
                     f"serial {s} belongs to SKU {row.sku}", serial=s, sku=row.sku, field=field
                 )
             if row.status == "in_stock":
-                raise Conflict(f"serial {s} is already in stock", serial=s, field=field)
+                raise SerialInStock(f"serial {s} is already in stock", serial=s, field=field)
 
 
 def _active(lines: Sequence[Checked]) -> None:
     for line in lines:
         if not line.item.active:
-            raise Conflict(
+            raise ItemDiscontinued(
                 f"{line.item.sku} is discontinued; it can no longer come into stock",
                 field=f"{line.field}.sku",
             )
@@ -394,7 +397,7 @@ def transfer_in(ctx: Ctx, cmd: TransferInIn) -> MovementOut:
         ).limit(1)
     ).first()
     if taken is not None:
-        raise Conflict(
+        raise TransferAlreadyReceived(
             f"transfer {cmd.reference} from {cmd.from_store} was already taken in",
             movement_id=str(taken.movement_id),
             field="reference",

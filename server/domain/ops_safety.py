@@ -18,7 +18,13 @@ from schema.api.common import Page
 from schema.api.ops import FireDrillIn, FireDrillOut, FireInspectionIn, FireInspectionOut
 from schema.events.ops import FireDrillRecorded, FireInspectionRecorded
 from schema.tables.ops import ops_fire_drill_participants, ops_fire_drills, ops_fire_inspections
-from server.domain.common import blank_checked, known_staff, row_or_404, whole_minutes
+from server.domain.common import (
+    blank_checked,
+    known_staff,
+    plausible_day,
+    row_or_404,
+    whole_minutes,
+)
 from server.domain.context import Ctx
 from server.domain.paging import paginate
 from server.domain.projection import projects
@@ -80,6 +86,7 @@ def _not_future(ctx: Ctx, day: date, what: str) -> None:
         raise ValidationFailed(
             f"{what} on {day} has not happened yet (today is {ctx.today})", field="day"
         )
+    plausible_day(day, ctx.today, "day")
 
 
 def record_fire_drill(ctx: Ctx, cmd: FireDrillIn) -> FireDrillOut:

@@ -38,6 +38,7 @@ from server.domain.common import (
     known_staff,
     month_bounds,
     month_name,
+    plausible_day,
     require_state,
     upsert,
 )
@@ -135,6 +136,7 @@ def _set(conn: Connection, store_id: str, session_id: UUID, **values: Any) -> No
 
 def plan_training(ctx: Ctx, cmd: TrainingIn) -> TrainingDetailOut:
     """Plan a session and invite active staff members to it."""
+    plausible_day(cmd.day, ctx.today, "day")
     invited = known_staff(ctx.conn, ctx.store_id, cmd.invited, field="invited", active=True)
     event = ctx.emit(
         TrainingPlanned,

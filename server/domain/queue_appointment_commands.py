@@ -8,7 +8,6 @@ still come, takes an ordinary ticket.
 
 from __future__ import annotations
 
-from datetime import UTC
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -22,7 +21,7 @@ from schema.events.queue import (
     AppointmentNoShow,
 )
 from schema.tables.queue import queue_appointments
-from server.domain.common import require_state, seconds_between
+from server.domain.common import request_instant, require_state, seconds_between
 from server.domain.context import Ctx
 from server.domain.queue_common import (
     BOOKING_HORIZON,
@@ -34,7 +33,7 @@ from server.domain.queue_common import (
 )
 from server.domain.queue_reads import get_appointment, get_ticket
 from server.domain.queue_ticket_commands import issue
-from server.errors import Conflict, ValidationFailed
+from server.errors import Conflict, TooEarlyToCheckIn, TooLateToCheckIn, ValidationFailed
 
 a = queue_appointments
 
@@ -43,8 +42,7 @@ def book(ctx: Ctx, cmd: AppointmentIn, *, phone_token: str | None = None) -> App
     """Reserve a slot for a service; a slot without a time zone is store-local time
     (``phone_token``: the customer's phone token, computed by the route)."""
     zone = ctx.store.zone
-    slot = cmd.slot_start if cmd.slot_start.tzinfo else cmd.slot_start.replace(tzinfo=zone)
-    slot = slot.astimezone(UTC)
+    slot = request_instant(cmd.slot_start, zone, "slot_start")
     if slot <= ctx.now:
         raise ValidationFailed("the slot has already begun", field="slot_start")
     if slot - ctx.now > BOOKING_HORIZON:
@@ -94,10 +92,10 @@ def check_in(ctx: Ctx, appointment_id: UUID) -> CheckInOut:
     opens, closes = row.slot_start - CHECK_IN_EARLY, row.slot_start + CHECK_IN_LATE
     if ctx.now < opens:
         local = ctx.local(opens)
-        raise Conflict(f"too early: check-in opens at {local:%H:%M}", opens_at=opens)
+        raise TooEarlyToCheckIn(f"too early: check-in opens at {local:%H:%M}", opens_at=opens)
     if ctx.now > closes:
         local = ctx.local(closes)
-        raise Conflict(
+        raise TooLateToCheckIn(
             f"too late: check-in closed at {local:%H:%M}; issue an ordinary ticket",
             closed_at=closes,
         )

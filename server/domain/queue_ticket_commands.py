@@ -46,7 +46,14 @@ from server.domain.queue_common import (
     window_row,
 )
 from server.domain.queue_reads import get_ticket
-from server.errors import Conflict, Forbidden, IllegalTransition, QueueEmpty, ValidationFailed
+from server.errors import (
+    Conflict,
+    IllegalTransition,
+    OwnVisitRating,
+    QueueEmpty,
+    ValidationFailed,
+    WindowBusy,
+)
 
 t = queue_tickets
 
@@ -152,7 +159,7 @@ def call_next(ctx: Ctx, window_id: UUID) -> TicketOut:
     require_operator(ctx, window)
     busy = active_ticket_at(ctx.conn, ctx.store_id, window_id)
     if busy is not None:
-        raise Conflict(
+        raise WindowBusy(
             f"window {window.code} still has ticket {busy.number} {busy.status}; "
             "finish, transfer or mark it no-show first",
             ticket=busy.number,
@@ -305,7 +312,7 @@ def rate(ctx: Ctx, ticket_id: UUID, cmd: RatingIn) -> TicketOut:
             state=row.status,
         )
     if row.served_by == ctx.actor:
-        raise Forbidden(
+        raise OwnVisitRating(
             f"{ctx.actor} served ticket {row.number} and may not record its rating; "
             "the customer rates the service through the greeter or another colleague",
             served_by=row.served_by,

@@ -33,7 +33,7 @@ from server.domain.queue_common import (
     window_row,
 )
 from server.domain.queue_reads import get_window
-from server.errors import Conflict
+from server.errors import Conflict, WindowBusy
 
 
 def _distinct(categories: list[ServiceCategory]) -> list[ServiceCategory]:
@@ -94,7 +94,7 @@ def open_window(ctx: Ctx, window_id: UUID) -> WindowOut:
 def _require_idle(ctx: Ctx, row: Any, action: str) -> None:
     busy = active_ticket_at(ctx.conn, ctx.store_id, row.window_id)
     if busy is not None:
-        raise Conflict(
+        raise WindowBusy(
             f"window {row.code} has ticket {busy.number} {busy.status}; "
             f"finish, transfer or mark it no-show before you {action}",
             ticket=busy.number,

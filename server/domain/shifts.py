@@ -103,6 +103,16 @@ def _cancelled(conn: Connection, e: ShiftCancelled) -> None:
         .where(shifts.c.store_id == e.store_id, shifts.c.shift_id == e.shift_id)
         .values(status="cancelled", cancel_reason=e.reason, updated_at=e.at)
     )
+    # A clock-in for a shift that is cancelled (a mistaken plan) stays as unplanned work:
+    # lateness and early leave were judged against the plan, so they go with it.
+    conn.execute(
+        attendance_records.update()
+        .where(
+            attendance_records.c.store_id == e.store_id,
+            attendance_records.c.shift_id == e.shift_id,
+        )
+        .values(shift_id=None, late_minutes=0, early_minutes=0)
+    )
 
 
 @projects(ShiftsSwapped)

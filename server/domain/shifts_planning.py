@@ -2,11 +2,17 @@
 
 A shift's plan can change only while it is ``planned`` and not yet over: once somebody clocked
 in for it, or it ended with nobody (absent), the plan is history that attendance refers to.
+
+A shift is planned ahead: one whose start has passed (beyond the grace period) is refused
+unless the manager says ``backdated`` (recording a roster afterwards, up to ``MAX_BACKDATE``
+back). A mistaken plan can always be cancelled, even one that looks absent or that somebody
+clocked in for: the hours they clocked stay, as unplanned work, and what was judged against
+the plan (lateness, early leave, the absence) goes with it.
 """
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -33,11 +39,11 @@ from schema.events.shifts import (
     ShiftsSwapped,
 )
 from schema.tables.shifts import shifts
-from server.domain.common import actor_staff, require_state, staff_member
+from server.domain.common import actor_staff, plausible_day, require_state, staff_member
 from server.domain.context import Ctx
 from server.domain.shifts_reads import get_shift, shift_row
-from server.domain.shifts_rules import latest_end, local_instant
-from server.errors import Conflict, Forbidden, ValidationFailed
+from server.domain.shifts_rules import GRACE_MINUTES, MAX_BACKDATE, latest_end, local_instant
+from server.errors import Forbidden, ShiftInPast, ShiftOverlap, ValidationFailed
 
 # ---------------------------------------------------------------- who acts
 
@@ -110,7 +116,7 @@ def _check_no_overlap(
         q = q.where(shifts.c.shift_id.not_in(ignore))
     clash = ctx.conn.execute(q.limit(1)).first()
     if clash is not None:
-        raise Conflict(
+        raise ShiftOverlap(
             f"overlaps this person's shift {clash.start_time:%H:%M}–{clash.end_time:%H:%M} "
             f"on {day.isoformat()}",
             field=field,
@@ -124,18 +130,17 @@ def _check_no_overlap(
 def plan_shift(
     ctx: Ctx, cmd: ShiftIn, *, batch_id: UUID | None = None, prefix: str = ""
 ) -> ShiftOut:
-    """Plan one shift for an active staff member, today or later, within staff hours."""
+    """Plan one shift for an active staff member, within staff hours, starting from now (or,
+    ``backdated``, one that has already started or ended)."""
     staff_member(ctx.conn, ctx.store_id, cmd.user_id, field=prefix + "user_id")
-    if cmd.day < ctx.today:
-        raise ValidationFailed(
-            f"cannot plan a shift for a past day (today is {ctx.today.isoformat()})",
-            field=prefix + "day",
-        )
+    plausible_day(cmd.day, ctx.today, prefix + "day")
     _check_times(ctx, cmd.start_time, cmd.end_time, prefix)
+    zone = ctx.store.zone
+    starts_at = local_instant(cmd.day, cmd.start_time, zone)
+    _check_not_past(ctx, cmd, starts_at, prefix)
     _check_no_overlap(
         ctx, cmd.user_id, cmd.day, cmd.start_time, cmd.end_time, field=prefix + "start_time"
     )
-    zone = ctx.store.zone
     event = ctx.emit(
         ShiftPlanned,
         shift_id=uuid7(),
@@ -143,13 +148,32 @@ def plan_shift(
         day=cmd.day,
         start_time=cmd.start_time,
         end_time=cmd.end_time,
-        starts_at=local_instant(cmd.day, cmd.start_time, zone),
+        starts_at=starts_at,
         ends_at=local_instant(cmd.day, cmd.end_time, zone),
         window=cmd.window,
         note=cmd.note,
         batch_id=batch_id,
     )
     return get_shift(ctx.conn, ctx.store_id, event.shift_id, ctx.now)
+
+
+def _check_not_past(ctx: Ctx, cmd: ShiftIn, starts_at: datetime, prefix: str) -> None:
+    """A shift whose start has passed would be ``absent`` (or late) the moment it is planned:
+    only a manager's explicit ``backdated`` plan may do that, and only ``MAX_BACKDATE`` back."""
+    field = prefix + ("day" if cmd.day < ctx.today else "start_time")
+    if cmd.backdated:
+        if starts_at < ctx.now - MAX_BACKDATE:
+            raise ShiftInPast(
+                f"a back-dated shift may start at most {MAX_BACKDATE.days} days ago", field=field
+            )
+        return
+    if starts_at < ctx.now - timedelta(minutes=GRACE_MINUTES):
+        raise ShiftInPast(
+            f"the shift would start at {ctx.local(starts_at):%Y-%m-%d %H:%M}, which has passed "
+            f"(it is {ctx.local(ctx.now):%Y-%m-%d %H:%M}); plan it from now, or send "
+            '"backdated": true to record a shift afterwards',
+            field=field,
+        )
 
 
 def plan_shifts(ctx: Ctx, cmd: ShiftBatchIn) -> ShiftBatchOut:
@@ -185,9 +209,10 @@ def change_shift(ctx: Ctx, shift_id: UUID, cmd: ShiftChangeIn) -> ShiftOut:
 
 
 def cancel_shift(ctx: Ctx, shift_id: UUID, cmd: ShiftCancelIn) -> ShiftOut:
-    """Cancel a planned shift that has not started (取消排班)."""
+    """Cancel a shift (取消排班), whenever it is: ahead, under way, over with nobody (absent)
+    or worked. A clock-in for it stays, as unplanned work (see the module docstring)."""
     row = shift_row(ctx.conn, ctx.store_id, shift_id)
-    _require_planned(ctx, row, "cancel")
+    require_state(row.status, ["planned", "started", "completed"], "cancel", _what(row))
     ctx.emit(ShiftCancelled, shift_id=shift_id, reason=cmd.reason)
     return get_shift(ctx.conn, ctx.store_id, shift_id, ctx.now)
 

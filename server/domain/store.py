@@ -26,7 +26,7 @@ from server import tokens
 from server.domain.common import find_row, upsert
 from server.domain.context import Ctx
 from server.domain.projection import projects
-from server.errors import Conflict, NotFound, ValidationFailed
+from server.errors import Conflict, NotFound, UsernameTaken, ValidationFailed
 
 # ---------------------------------------------------------------- projectors
 
@@ -218,7 +218,7 @@ def add_staff(
         )
     ).first()
     if exists is not None:
-        raise Conflict(
+        raise UsernameTaken(
             f"user name {username!r} is taken (by a current or former staff member; "
             "a former one can be reactivated)",
             field="username",

@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from server.api_contract import contract_plugins
 from server.errors import StorageError
+from server.inputs import CheckedRequest, check_request_text
 from server.logins import LoginGate
 from server.problems import EXCEPTION_HANDLERS
 from server.store.api import complaints, inventory, kpis, ops, queue, shifts, store, sync
@@ -177,6 +178,8 @@ def create_app(
         lifespan=[lifespan],
         dependencies={"paging": Provide(provide_paging, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=CheckedRequest,
+        before_request=check_request_text,
         middleware=[
             PrometheusConfig(
                 app_name="hallsync_store", group_path=True, middleware_class=RequestMetrics

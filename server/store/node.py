@@ -284,7 +284,19 @@ def _call(what: str, send: Callable[[], httpx.Response]) -> httpx.Response:
         raise Unauthorized(detail)
     if response.status_code >= 500:
         raise CentralUnreachable(detail)
-    raise CentralRefused(detail)
+    raise CentralRefused(detail, status=response.status_code)
+
+
+def _not_central(client: httpx.Client) -> str:
+    """Why a server without central's enrollment route is not central: most often the URL of
+    a store node (its ``/ready`` names its store), given by mistake."""
+    try:
+        ready = client.get("/ready").json()
+    except (httpx.HTTPError, ValueError):
+        ready = None
+    if isinstance(ready, dict) and ready.get("store_id"):
+        return f"{client.base_url} is store node {ready['store_id']}, not central"
+    return f"{client.base_url} is not a hallsync central (it has no enrollment endpoint)"
 
 
 def enroll(
@@ -296,10 +308,15 @@ def enroll(
 ) -> EnrollOut:
     """Trade a one-time enrollment code for the store's identity and sync credential."""
     with _client(central_url, transport) as client:
-        response = _call(
-            "enrollment",
-            lambda: client.post("/api/v1/enroll", json={"code": code, "restore": restore}),
-        )
+        try:
+            response = _call(
+                "enrollment",
+                lambda: client.post("/api/v1/enroll", json={"code": code, "restore": restore}),
+            )
+        except CentralRefused as exc:
+            if exc.extra.get("status") in (404, 405):
+                raise CentralRefused(f"enrollment: {_not_central(client)}") from exc
+            raise
     try:
         out = _enroll_out.decode(response.content)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:

@@ -192,7 +192,7 @@ def _raw_type(raw: bytes) -> str:
     """The ``type`` of an event the node cannot decode, if its msgpack map is readable."""
     try:
         data = msgspec.msgpack.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return "unreadable"
     kind = data.get("type") if isinstance(data, dict) else None
     return kind[:64] if isinstance(kind, str) and kind else "unreadable"

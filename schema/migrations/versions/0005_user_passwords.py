@@ -22,7 +22,7 @@ from alembic import op
 
 from schema.tables.base import UTCDateTime
 
-revision: str = "0005_user_passwords"
+revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -113,12 +113,15 @@ async def phone_token(request: Request[Any, Any, State], phone: str | None) -> s
     return await node(request).contact_key.token_async(phone)
 
 
-def with_token(data: Any, field: str, token: str | None) -> bytes | None:
-    """``data`` as JSON with its phone ``field`` replaced by ``token``: what a retry's
-    fingerprint covers instead of the raw body (see ``submit``)."""
-    if token is None:
+def fingerprint_body(data: Any, **secret_fields: str | None) -> bytes | None:
+    """``data`` as JSON with its secret fields replaced (a phone number by its token, a
+    password by a constant): what a retry's fingerprint covers instead of the raw body, whose
+    stored sha256 would give the secret away to a quick search (see ``submit``). None when
+    there is nothing secret in the request."""
+    present = {k: v for k, v in secret_fields.items() if v is not None}
+    if not present:
         return None
-    return msgspec.json.encode(msgspec.structs.replace(data, **{field: token}))
+    return msgspec.json.encode(msgspec.structs.replace(data, **present))
 
 
 def read_small(request: Request[Any, Any, State], fn: Callable[[Connection], T]) -> T:

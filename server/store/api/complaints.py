@@ -40,11 +40,11 @@ from server.domain.paging import paginate
 from server.store.api.common import (
     AnyRequest,
     PagingDep,
+    fingerprint_body,
     node,
     phone_token,
     read,
     submit,
-    with_token,
 )
 from server.store.auth import requires
 
@@ -69,7 +69,7 @@ class ComplaintController(Controller):
         return await submit(
             request,
             lambda ctx: domain.open_complaint(ctx, data, phone_token=token),
-            fingerprinted=with_token(data, "customer_phone", token),
+            fingerprinted=fingerprint_body(data, customer_phone=token),
         )
 
     @get("/", guards=[READERS])

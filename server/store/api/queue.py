@@ -51,12 +51,12 @@ from server.domain.queue_common import check_mobile
 from server.store.api.common import (
     AnyRequest,
     PagingDep,
+    fingerprint_body,
     node,
     phone_token,
     read,
     read_small,
     submit,
-    with_token,
 )
 from server.store.auth import ALL_ROLES, requires
 from server.store.board import QueueBoard
@@ -226,7 +226,7 @@ class TicketController(Controller):
         return await submit(
             request,
             lambda ctx: domain.issue_ticket(ctx, data, phone_token=token),
-            fingerprinted=with_token(data, "customer_phone", token),
+            fingerprinted=fingerprint_body(data, customer_phone=token),
         )
 
     @get("/{ticket_id:uuid}", guards=[FRONT])
@@ -348,7 +348,7 @@ class AppointmentController(Controller):
         return await submit(
             request,
             lambda ctx: domain.book(ctx, data, phone_token=token),
-            fingerprinted=with_token(data, "customer_phone", token),
+            fingerprinted=fingerprint_body(data, customer_phone=token),
         )
 
     @get("/{appointment_id:uuid}", guards=[FRONT])

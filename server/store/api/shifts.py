@@ -132,7 +132,8 @@ class ShiftController(Controller):
 
     @post("/", guards=[requires()], status_code=201)
     async def plan_shift(self, request: AnyRequest, data: JSONBody[ShiftIn]) -> Response[ShiftOut]:
-        """Plan a shift for a staff member (排班, manager)."""
+        """Plan a shift for a staff member (排班, manager). A shift whose start has passed
+        is 422 ``shift_in_past`` unless the body says ``"backdated": true``."""
         return await submit(request, lambda ctx: domain.plan_shift(ctx, data))
 
     @post("/bulk", guards=[requires()], status_code=201)
@@ -162,7 +163,8 @@ class ShiftController(Controller):
         shift_id: FromPath[UUID],
         data: JSONBody[ShiftCancelIn | None] = None,
     ) -> Response[ShiftOut]:
-        """Cancel a planned shift (取消排班, manager)."""
+        """Cancel a shift (取消排班, manager): ahead, under way, absent or worked. A clock-in
+        for it stays as unplanned work, without the lateness or early leave judged against it."""
         cmd = data or ShiftCancelIn()
         return await submit(
             request, lambda ctx: domain.cancel_shift(ctx, shift_id, cmd), status_code=200

@@ -30,7 +30,15 @@ from server.domain.paging import paginate
 from server.errors import Unauthorized, ValidationFailed
 from server.logins import LoginGate
 from server.passwords import hash_password
-from server.store.api.common import DEVICE_HEADER, AnyRequest, PagingDep, node, read, submit
+from server.store.api.common import (
+    DEVICE_HEADER,
+    AnyRequest,
+    PagingDep,
+    fingerprint_body,
+    node,
+    read,
+    submit,
+)
 from server.store.auth import ALL_ROLES, TOKEN_TTL, requires
 
 
@@ -205,6 +213,7 @@ class StaffController(Controller):
                 role=data.role,
                 password_hash=pw_hash,
             ),
+            fingerprinted=fingerprint_body(data, password=PASSWORD_IN_FINGERPRINT),
         )
 
     @get("/{user_id:uuid}", guards=[ALL_ROLES])
@@ -229,7 +238,19 @@ class StaffController(Controller):
                 n.roster.password_set(out.username, tokens_from)
             return out
 
-        return await submit(request, command, status_code=200)
+        return await submit(
+            request,
+            command,
+            status_code=200,
+            fingerprinted=fingerprint_body(
+                data, password=PASSWORD_IN_FINGERPRINT if data.password else None
+            ),
+        )
+
+
+PASSWORD_IN_FINGERPRINT = "(password)"
+"""What a retry's fingerprint holds for a password: a retry with the same key is the same
+request whatever password it carries, and no hash of the password is kept."""
 
 
 ROUTES = [AuthController, StoreController, StaffController]

@@ -333,7 +333,7 @@ def test_store_data_as_central_holds_it_is_respected(hq: Hq) -> None:
     assert post(hq, "/catalog/items", {"audience": "store", "target": "S001", **item}).is_success
     clerk = {"username": "clerk3", "display_name": "x", "role": "clerk"}
     r = post(hq, "/roster", {"audience": "region", "target": "east", **clerk})
-    assert (r.status_code, field_of(r)) == (409, "username")
+    assert (r.status_code, field_of(r), r.json()["code"]) == (409, "username", "username_taken")
     assert r.json()["extra"]["stores"] == ["S002"]
     assert post(hq, "/roster", {"audience": "region", "target": "west", **clerk}).is_success
 
@@ -401,6 +401,12 @@ def test_a_retried_publish_appends_nothing_new(hq: Hq) -> None:
     )
     assert len(hq_rows(hq)) == 2  # keys are per user
     assert post(hq, "/catalog/items", body, key="x" * 256).status_code == 400
+    assert len(hq_rows(hq)) == 2
+    # A key whose making failed in the script (`$(uuidgen)` without uuidgen) is no "no key".
+    for blank in ("", " "):
+        r = post(hq, "/catalog/items", body, key=blank)
+        assert (r.status_code, r.json()["code"]) == (400, "bad_request"), r.text
+        assert "Idempotency-Key" in r.json()["detail"]
     assert len(hq_rows(hq)) == 2
 
 

@@ -16,6 +16,7 @@ from server.central.app import create_app
 from server.central.db import SQLITE_FILE, sqlite_url
 from server.central.node import read_secrets
 from server.cli_central import central
+from tests.contact import key_dir
 from tests.integration.central.conftest import ADMIN, Clock
 
 PASSWORD = "cli-given-pass-1"
@@ -26,6 +27,7 @@ def data_dir(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     d = tmp_path / "central"
     d.mkdir()
     shutil.copyfile(sqlite_template, d / SQLITE_FILE)
+    shutil.copyfile(key_dir() / "contact.key", d / "contact.key")
     monkeypatch.delenv("HALLSYNC_DATABASE_URL", raising=False)
     monkeypatch.delenv("HALLSYNC_HQ_USER_PASSWORD", raising=False)
     return d
@@ -72,7 +74,9 @@ def test_an_operator_adds_changes_and_deactivates_hq_users(data_dir: Path) -> No
     assert "wang\tanalyst\t*\twang must-change-password" in ok(run(data_dir, "activate", "wang"))
 
     url = sqlite_url(data_dir)
-    with TestClient(app=create_app(url, asyncio.run(read_secrets(url)), clock=Clock())) as client:
+    with TestClient(
+        app=create_app(url, asyncio.run(read_secrets(url, data_dir)), clock=Clock())
+    ) as client:
         r = login(client, "li.na", PASSWORD)
         assert r.status_code == 200 and r.json()["role"] == "auditor"
         headers = {"Authorization": f"Bearer {r.json()['access_token']}"}

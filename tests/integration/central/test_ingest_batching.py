@@ -97,3 +97,61 @@ async def test_batched_fold_equals_one_event_at_a_time(
         assert batched == reference, f"{table.name}: the batched fold differs"
     filled = [t.name for t in tables if await rows_of(engine, t, S)]
     assert len(filled) >= 27, filled
+
+
+async def test_a_cancelled_worked_shift_folds_on_central_as_on_the_store(
+    engine: AsyncEngine, clock: Clock, harness: Any
+) -> None:
+    """Cancelling a shift somebody clocked in for turns their record into unplanned work: the
+    batched fold on central must do it as the store node did."""
+    from datetime import UTC, datetime, time
+    from functools import partial
+
+    from schema.api.shifts import ClockActionIn, ShiftCancelIn, ShiftIn
+    from schema.tables.shifts import attendance_records, shifts
+    from server.domain import shifts as shift_domain
+    from server.domain import store as store_domain
+
+    clerk = harness.run(
+        partial(
+            store_domain.add_staff, username="ann", display_name="Ann", role="clerk",
+            password_hash="x",
+        )
+    ).user_id  # fmt: skip
+    at_9 = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+    plan = ShiftIn(user_id=clerk, day=at_9.date(), start_time=time(8), end_time=time(12))
+    shift = harness.run(lambda ctx: shift_domain.plan_shift(ctx, plan))
+    harness.run(
+        partial(shift_domain.clock_in, user_id=clerk, cmd=ClockActionIn()), actor="ann", now=at_9
+    )
+    harness.run(
+        partial(shift_domain.cancel_shift, shift_id=shift.shift_id, cmd=ShiftCancelIn()),
+        now=at_9,
+    )
+    with harness.engine.connect() as conn:
+        raws = [r.body for r in conn.execute(sa.select(events.c.body).order_by(events.c.seq))]
+        store_rows = {
+            t.name: [
+                tuple(r)
+                for r in conn.execute(
+                    sa.select(*[c for c in t.c if c.name != "store_id"]).order_by(
+                        *[c for c in t.primary_key.columns if c.name != "store_id"]
+                    )
+                )
+            ]
+            for t in (shifts, attendance_records)
+        }
+        linked = conn.execute(sa.select(attendance_records.c.shift_id)).scalar_one()
+    assert linked is None  # the record is unplanned work now
+
+    async with db.write(engine) as conn:
+        await enrollment.create_store(
+            conn, store_id=S, name="人民路营业厅", region="east", tz="Asia/Shanghai"
+        )
+        code = await enrollment.issue_code(conn, S, now=clock())
+        await enrollment.enroll(conn, code.code, restore=False, now=clock())
+    async with db.write(engine) as conn:
+        result = await ingest(conn, S, 1, raws, now=clock())
+    assert result == IngestResult(len(raws), 0, len(raws))
+    for table in (shifts, attendance_records):
+        assert await rows_of(engine, table, S) == store_rows[table.name], table.name

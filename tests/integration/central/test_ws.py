@@ -206,6 +206,32 @@ def test_malformed_or_early_frames_are_protocol_violations(app: CentralApp, fram
         assert closed_with(ws) == 4003
 
 
+@pytest.mark.parametrize("where", ["unknown_field", "event"])
+def test_a_frame_nested_a_thousand_deep_is_a_protocol_violation(
+    app: CentralApp, where: str
+) -> None:
+    """A frame nesting arrays 1,000 deep (in a field a newer store might add, or inside an
+    event) gets an Error frame and the protocol-violation close, not an internal error (4500)
+    with no word; the store's next connection works."""
+    credential = app.enrolled("S001")
+    deep = b"\x91" * 1_000 + b"\xc0"
+    with sync(app, credential) as ws:
+        hello(ws, "S001")
+        if where == "unknown_field":
+            wire = msgspec.msgpack.encode({"t": "hq_ack", "cursor": 0})
+            ws.send_bytes(bytes([wire[0] + 1]) + wire[1:] + msgspec.msgpack.encode("x") + deep)
+        else:
+            ws.send_bytes(encode(Push(first_seq=1, events=[msgspec.Raw(deep)])))
+        error = recv(ws)
+        assert isinstance(error, Error) and error.code == "protocol_violation"
+        assert "nested too deeply" in error.message
+        assert closed_with(ws) == 4003
+    with sync(app, credential) as ws:
+        hello(ws, "S001")
+        push(ws, 1, ev.log("S001", 1, 2))
+        assert recv(ws) == Ack(seq=2)
+
+
 def test_text_frames_are_refused(app: CentralApp) -> None:
     with sync(app, app.enrolled("S001")) as ws:
         ws.send_text("hello")

@@ -179,6 +179,7 @@ def test_transfers_and_write_off(client: TestClient[Any], stocked: Headers) -> N
     assert client.post("/api/v1/stock/transfer-in", json=body, headers=admin).status_code == 201
     again = client.post("/api/v1/stock/transfer-in", json=body, headers=admin)
     assert again.status_code == 409 and again.json()["errors"][0]["field"] == "reference"
+    assert again.json()["code"] == "transfer_already_received"
     r = client.post(
         "/api/v1/stock/write-off",
         json={"reason": "摔坏", "lines": [{"sku": "CASE", "qty": 1}]},
@@ -272,7 +273,8 @@ def test_item_update(client: TestClient[Any], stocked: Headers) -> None:
         json={"supplier": "x", "lines": [{"sku": "CASE", "qty": 1}]},
         headers=stocked["admin"],
     )
-    assert refused.status_code == 409
+    assert (refused.status_code, refused.json()["code"]) == (409, "item_discontinued")
+    assert refused.json()["errors"][0]["field"] == "lines[0].sku"
 
 
 # ---------------------------------------------------------------- problems
@@ -369,7 +371,8 @@ def test_serial_conflicts(client: TestClient[Any], stocked: Headers) -> None:
         json={"supplier": "x", "lines": [{"sku": "P1", "serials": [imei(2)]}]},
         headers=stocked["admin"],
     )
-    assert dup.status_code == 409 and dup.json()["code"] == "conflict"
+    assert dup.status_code == 409 and dup.json()["code"] == "serial_in_stock"  # a duplicate IMEI
+    assert dup.json()["errors"][0]["field"] == "lines[0].serials[0]"
     assert client.get("/api/v1/serials/000", headers=stocked["clerk"]).status_code == 404
 
 

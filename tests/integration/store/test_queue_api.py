@@ -219,11 +219,12 @@ def test_appointment_book_check_in_and_no_show(
         201,
     )
     walk_in = issue(client, as_role, category="plan_change")
-    problem(
+    early = problem(
         client.post(f"/api/v1/queue/appointments/{appt['appointment_id']}/check-in", headers=g),
         409,
-        "conflict",
+        "too_early_to_check_in",
     )
+    assert early["extra"]["opens_at"] == "2026-11-26T02:30:00Z"
     clock.now = local(10, 45)
     checked = ok(
         client.post(f"/api/v1/queue/appointments/{appt['appointment_id']}/check-in", headers=g),
@@ -343,7 +344,7 @@ def test_the_clerk_who_served_may_not_rate_the_visit(
         )
     )
     url = f"/api/v1/queue/tickets/{t['ticket_id']}/rating"
-    denied = problem(client.post(url, json={"score": 5}, headers=clerk), 403, "forbidden")
+    denied = problem(client.post(url, json={"score": 5}, headers=clerk), 403, "own_visit_rating")
     assert "clerk1 served ticket B001 and may not record its rating" in denied["detail"]
     rated = ok(client.post(url, json={"score": 4}, headers=as_role["greeter"]))
     assert rated["score"] == 4
@@ -570,3 +571,40 @@ def test_replay_rebuilds_queue_tables(
     ok(client.post(f"/api/v1/queue/windows/{w1}/pause", json={"reason": "meeting"}, headers=clerk))
     ok(client.patch(f"/api/v1/queue/windows/{w1}", json={"name": "一号"}, headers=m))
     assert_replay_matches(data_dir, [queue_windows, queue_tickets, queue_appointments])
+
+
+def test_a_busy_window_answers_window_busy(
+    client: TestClient[Any], as_role: Headers, window: str
+) -> None:
+    """A tablet tells "finish the customer first" from other conflicts by the code alone."""
+    clerk = as_role["clerk"]
+    t = issue(client, as_role)
+    issue(client, as_role)
+    ok(client.post(f"/api/v1/queue/windows/{window}/call-next", headers=clerk))
+    for step, body in (("call-next", None), ("pause", {"reason": "break"}), ("close", None)):
+        busy = problem(
+            client.post(f"/api/v1/queue/windows/{window}/{step}", json=body, headers=clerk),
+            409,
+            "window_busy",
+        )
+        assert busy["extra"]["ticket"] == t["number"]
+
+
+def test_a_late_check_in_answers_too_late_to_check_in(
+    client: TestClient[Any], as_role: Headers, clock: Clock
+) -> None:
+    g = as_role["greeter"]
+    body = {
+        "category": "plan_change",
+        "slot_start": "2026-11-26T11:00:00",
+        "customer_name": "李四",
+        "customer_phone": "13912345678",
+    }
+    appt = ok(client.post("/api/v1/queue/appointments", json=body, headers=g), 201)
+    clock.now = local(12)
+    late = problem(
+        client.post(f"/api/v1/queue/appointments/{appt['appointment_id']}/check-in", headers=g),
+        409,
+        "too_late_to_check_in",
+    )
+    assert "issue an ordinary ticket" in late["detail"]

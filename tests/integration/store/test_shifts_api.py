@@ -116,6 +116,52 @@ def test_plan_change_cancel_a_shift(
     )
 
 
+def test_a_shift_for_hours_already_gone_needs_a_backdated_plan(
+    client: TestClient[Any], as_role: Headers, ids: dict[str, str], clock: Clock
+) -> None:
+    """Planned at 13:00 for 08:00–12:00 today: refused, unless the manager back-dates it on
+    purpose; and a back-dated (or any) plan made by mistake can be cancelled."""
+    clock.now = local(13)
+    m = as_role["manager"]
+    body = shift(ids["tech"], "08:00:00", "12:00:00")
+    r = client.post("/api/v1/shifts", json=body, headers=m)
+    assert (r.status_code, r.json()["code"]) == (422, "shift_in_past")
+    assert r.json()["errors"][0]["field"] == "start_time"
+    assert "backdated" in r.json()["detail"]
+    r = client.post("/api/v1/shifts/bulk", json={"shifts": [body]}, headers=m)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "shifts[0].start_time")
+    yesterday = {**body, "day": (DAY - timedelta(days=1)).isoformat()}
+    r = client.post("/api/v1/shifts", json=yesterday, headers=m)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "day")
+    assert client.get("/api/v1/shifts", headers=m).json()["total"] == 0  # nothing recorded
+
+    backdated = plan(client, as_role, {**body, "backdated": True})
+    assert backdated["status"] == "absent"
+    assert client.get("/api/v1/attendance/today", headers=m).json()["absent"] == 1
+    r = client.post(f"/api/v1/shifts/{backdated['shift_id']}/cancel", json={}, headers=m)
+    assert (r.status_code, r.json()["status"]) == (200, "cancelled")
+    assert client.get("/api/v1/attendance/today", headers=m).json()["absent"] == 0
+
+
+def test_cancelling_a_worked_shift_keeps_the_hours_as_unplanned_work(
+    client: TestClient[Any], as_role: Headers, ids: dict[str, str], clock: Clock
+) -> None:
+    m, clerk = as_role["manager"], as_role["clerk"]
+    wrong = plan(client, as_role, shift(ids["clerk"], "08:00:00", "12:00:00"))  # meant 13:00
+    clock.now = local(10)
+    r = client.post("/api/v1/attendance/clock-in", json={}, headers=clerk)
+    assert r.json()["late_minutes"] == 120
+    r = client.post(f"/api/v1/shifts/{wrong['shift_id']}/cancel", json={}, headers=m)
+    assert (r.status_code, r.json()["status"]) == (200, "cancelled")
+    rows = client.get("/api/v1/attendance", headers=m).json()["items"]
+    assert [(x["username"], x["status"], x["late_minutes"]) for x in rows] == [
+        ("clerk1", "unplanned", 0)
+    ]
+    clock.now = local(11)
+    out = client.post("/api/v1/attendance/clock-out", json={}, headers=clerk).json()
+    assert (out["early_minutes"], out["worked_minutes"]) == (0, 60)
+
+
 def test_plan_errors_are_problem_details(
     client: TestClient[Any], as_role: Headers, ids: dict[str, str]
 ) -> None:
@@ -133,7 +179,7 @@ def test_plan_errors_are_problem_details(
     assert r.status_code == 400 and "window" in r.json()["detail"]
     plan(client, as_role, shift(ids["clerk"]))
     r = client.post("/api/v1/shifts", json=shift(ids["clerk"], "16:00:00", "20:00:00"), headers=m)
-    assert (r.status_code, r.json()["code"]) == (409, "conflict")
+    assert (r.status_code, r.json()["code"]) == (409, "shift_overlap")
     r = client.get(f"/api/v1/shifts/{UUID(int=1)}", headers=m)
     assert (r.status_code, r.json()["code"]) == (404, "not_found")
 

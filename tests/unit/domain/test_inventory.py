@@ -258,7 +258,7 @@ def test_receive_refuses_serial_twice_and_discontinued(h: Harness) -> None:
     receive(h, LineIn(sku="P1", serials=[imei(1)]))
     with pytest.raises(Conflict) as again:
         receive(h, LineIn(sku="P1", serials=[imei(1)]))
-    assert again.value.code == "conflict" and again.value.extra["serial"] == imei(1)
+    assert again.value.code == "serial_in_stock" and again.value.extra["serial"] == imei(1)
     with pytest.raises(ValidationFailed):  # same serial on two lines of one request
         receive(h, LineIn(sku="P1", serials=[imei(2)]), LineIn(sku="P1", serials=[imei(2)]))
     h.run(

@@ -30,7 +30,7 @@ from schema.tables.shifts import attendance_breaks, attendance_records, shifts
 from server.domain import shifts as domain
 from server.domain import store as store_domain
 from server.domain.context import Ctx
-from server.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
+from server.errors import Conflict, Forbidden, IllegalTransition, ShiftInPast, ValidationFailed
 from tests.conftest import STORE_ID, TZ, Harness, assert_replay_matches
 
 ZONE = ZoneInfo(TZ)
@@ -170,10 +170,13 @@ def test_staff_hours_follow_the_store_settings(harness: Harness, staff: dict[str
 def test_plan_refuses_past_days_and_unknown_or_inactive_staff(
     harness: Harness, staff: dict[str, UUID]
 ) -> None:
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(ShiftInPast) as err:
         plan(harness, staff["ann"], day=DAY - timedelta(days=1))
     assert err.value.extra["errors"][0]["field"] == "day"
-    assert plan(harness, staff["ann"], day=DAY).day == DAY  # today is fine
+    with pytest.raises(ShiftInPast) as err:  # 09:00 today has passed: it is 10:00
+        plan(harness, staff["ann"], day=DAY)
+    assert err.value.extra["errors"][0]["field"] == "start_time"
+    assert plan(harness, staff["ann"], time(11), day=DAY).day == DAY  # later today is fine
     with pytest.raises(ValidationFailed) as err:
         plan(harness, UUID(int=7))
     assert err.value.extra["errors"][0]["field"] == "user_id"
@@ -277,16 +280,49 @@ def test_started_and_past_shifts_are_history(harness: Harness, staff: dict[str, 
     for shift_id, state in ((started.shift_id, "started"), (over.shift_id, "absent")):
         with pytest.raises(IllegalTransition) as err:
             harness.run(
-                partial(domain.cancel_shift, shift_id=shift_id, cmd=ShiftCancelIn()), now=later
+                partial(domain.change_shift, shift_id=shift_id, cmd=ShiftChangeIn(note="x")),
+                now=later,
             )
         assert err.value.extra["state"] == state
-    with pytest.raises(IllegalTransition):
-        harness.run(
-            lambda ctx: domain.change_shift(
-                ctx, started.shift_id, ShiftChangeIn(end_time=time(18))
-            ),
+
+
+def test_a_mistaken_plan_can_always_be_cancelled(harness: Harness, staff: dict[str, UUID]) -> None:
+    """Absent-looking or worked: cancelling takes the plan away, never the hours clocked."""
+    worked = plan(harness, staff["ann"], time(8), time(12))
+    over = plan(harness, staff["bob"], time(8), time(9))
+    clock(harness, domain.clock_in, "ann", staff, local(9, 40))  # "late" for a wrong plan
+    later = local(10)
+    for s in (worked, over):
+        out = harness.run(
+            partial(domain.cancel_shift, shift_id=s.shift_id, cmd=ShiftCancelIn(reason="错排")),
             now=later,
         )
+        assert out.status == "cancelled"
+    rows = day_rows(harness, later)
+    assert [(r.username, r.status, r.late_minutes) for r in rows] == [("ann", "unplanned", 0)]
+    out = clock(harness, domain.clock_out, "ann", staff, local(11))
+    assert (out.shift_id, out.early_minutes, out.worked_minutes) == (None, 0, 80)
+    with pytest.raises(IllegalTransition) as err:
+        harness.run(partial(domain.cancel_shift, shift_id=over.shift_id, cmd=ShiftCancelIn()))
+    assert err.value.extra["state"] == "cancelled"
+    assert_replay_matches(harness.data_dir, [shifts, attendance_records])
+
+
+def test_a_past_shift_needs_a_backdated_plan(harness: Harness, staff: dict[str, UUID]) -> None:
+    def back(day: date, start: time, end: time, *, backdated: bool) -> ShiftOut:
+        cmd = ShiftIn(
+            user_id=staff["ann"], day=day, start_time=start, end_time=end, backdated=backdated
+        )
+        return harness.run(lambda ctx: domain.plan_shift(ctx, cmd))
+
+    with pytest.raises(ShiftInPast):
+        back(DAY, time(8), time(9), backdated=False)
+    assert back(DAY, time(9, 56), time(12), backdated=False).status == "planned"  # grace
+    assert back(DAY, time(8), time(9), backdated=True).status == "absent"
+    assert back(DAY - timedelta(days=7), time(12), time(18), backdated=True).status == "absent"
+    with pytest.raises(ShiftInPast) as err:
+        back(DAY - timedelta(days=8), time(12), time(18), backdated=True)
+    assert err.value.extra["errors"][0]["field"] == "day"
 
 
 def test_swap_gives_each_the_others_shift(harness: Harness, staff: dict[str, UUID]) -> None:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from schema.events import decode as decode_event
 from sync.frames import (
     PROTOCOL_VERSION,
     Ack,
@@ -185,3 +186,64 @@ def test_deeply_nested_garbage_raises_a_msgspec_error() -> None:
     """A hostile frame nested far beyond any real one must not blow the interpreter's stack."""
     _decodes_or_msgspec_error(b"\x91" * 100_000 + b"\xc0")
     _decodes_or_msgspec_error(b"\x81\xa1t" * 50_000 + b"\xc0")
+
+
+def _nested(depth: int, kind: str) -> bytes:
+    """A msgpack value nested ``depth`` deep: arrays of one, maps of one, or both in turn."""
+    array, mapping = b"\x91", b"\x81\xa1k"
+    layers = {"array": array * depth, "map": mapping * depth, "mixed": (array + mapping) * depth}
+    return layers[kind] + b"\xc0"
+
+
+def _with_field(frame: dict[str, Any], name: str, value: bytes) -> bytes:
+    """``frame`` encoded with one more field whose value is the raw msgpack ``value``."""
+    wire = msgspec.msgpack.encode(frame)
+    assert 0x80 <= wire[0] < 0x8F  # a fixmap: one more entry fits in its header
+    return bytes([wire[0] + 1]) + wire[1:] + msgspec.msgpack.encode(name) + value
+
+
+HELLO = {"t": "hello", "store_id": "S001", "protocol": 1, "schema": 1, "hq_cursor": 0}
+
+
+@given(
+    st.integers(min_value=1, max_value=64) | st.integers(min_value=900, max_value=3_000),
+    st.sampled_from(["array", "map", "mixed"]),
+    st.sampled_from(["unknown_field", "event", "hq_event", "top"]),
+)
+def test_nesting_at_any_depth_anywhere_raises_only_the_decode_error(
+    depth: int, kind: str, where: str
+) -> None:
+    """However deep a structure sits (a field a newer peer might add, an event carried raw, the
+    frame itself), decoding answers a frame or ``msgspec.DecodeError``: never a RecursionError,
+    which would kill the connection's reader instead of answering ProtocolViolation."""
+    value = _nested(depth, kind)
+    if where == "unknown_field":
+        data = _with_field(HELLO, "future", value)
+    elif where == "event":
+        data = b"\x83" + b"".join(
+            msgspec.msgpack.encode(x) for x in ("t", "push", "first_seq", 1, "events")
+        )
+        data += b"\x91" + value
+    elif where == "hq_event":
+        data = b"\x83" + b"".join(
+            msgspec.msgpack.encode(x) for x in ("t", "hq_batch", "upto", 1, "items")
+        )
+        data += b"\x91\x92\x01" + value
+    else:
+        data = value
+    _decodes_or_msgspec_error(data)
+    with contextlib.suppress(msgspec.DecodeError):
+        decode_event(value)
+
+
+def test_a_frame_nested_a_thousand_deep_is_a_decode_error() -> None:
+    """The cases of the report: a hello carrying a field nested 1,000 deep, and a push whose
+    event is; both are undecodable frames, which the adapters answer with ProtocolViolation."""
+    for data in (
+        _with_field(HELLO, "future", _nested(1_000, "array")),
+        encode(Push(first_seq=1, events=[msgspec.Raw(_nested(1_000, "map"))])),
+    ):
+        with pytest.raises(msgspec.DecodeError):
+            decode_client_frame(data)
+    with pytest.raises(msgspec.DecodeError):
+        decode_event(_nested(1_000, "map"))
