@@ -16,8 +16,16 @@ import msgspec
 FREE_TEXT = "free_text"
 
 FreeText = Annotated[str, msgspec.Meta(extra={FREE_TEXT: True})]
-"""Text typed by staff (a note, a description, a reason). Before such a field is recorded, phone
-and ID numbers in it are masked (``server.domain.context.Ctx.emit``), so none reaches the log."""
+"""Text a person typed (a note, a description, a reason, a name, a reference). Before such a field
+is recorded, phone and ID numbers in it are masked (``server.domain.context.Ctx.emit``), so none
+reaches the log, the sync or an answer.
+
+The rule for a text field: it is ``FreeText`` unless the system relies on its exact value, as an
+identifier it matches, joins on or hands to another system (user names, store ids, SKUs, window
+and checklist codes, IMEI/ICCID serials, numbers the node makes up) or it holds a value already
+masked or hashed. Names, labels and typed references are free text even though they look
+structured: nothing keys on them, and masking is deterministic, so the same typed reference
+still matches itself (a transfer note quoted by the receiving store)."""
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):

@@ -59,7 +59,7 @@ class ItemDefined(Event, tag="item.defined", frozen=True, kw_only=True):
 
     sku: str
     """Stock-keeping unit code, unique in the store's catalog."""
-    name: str
+    name: FreeText
     """Display name, e.g. ``华为 Mate 60 256G 黑``."""
     category: ItemCategory
     """手机 phone, SIM卡 sim, 配件 accessory, 物资 supply; phones and SIMs may be serialised."""
@@ -116,8 +116,8 @@ class StockReceived(StockMovement, tag="stock.received", frozen=True, kw_only=Tr
 
     supplier: FreeText
     """Who delivered, e.g. the regional warehouse, as typed."""
-    reference: str = ""
-    """Delivery note or purchase order number."""
+    reference: FreeText = ""
+    """Delivery note or purchase order number, as typed."""
 
 
 class StockSold(StockMovement, tag="stock.sold", frozen=True, kw_only=True):
@@ -134,8 +134,9 @@ class StockTransferredOut(StockMovement, tag="stock.transferred_out", frozen=Tru
 
     to_store: str
     """Store id of the receiving store."""
-    reference: str
-    """Transfer note number; the receiving store quotes it when it records the transfer in."""
+    reference: FreeText
+    """Transfer note number; the receiving store quotes it when it records the transfer in.
+    Masked like any typed text: the same typed reference masks the same way on both sides."""
 
 
 class StockTransferredIn(StockMovement, tag="stock.transferred_in", frozen=True, kw_only=True):
@@ -143,8 +144,8 @@ class StockTransferredIn(StockMovement, tag="stock.transferred_in", frozen=True,
 
     from_store: str
     """Store id of the sending store."""
-    reference: str
-    """The sending store's transfer note number."""
+    reference: FreeText
+    """The sending store's transfer note number, as typed (masked like the sender's)."""
 
 
 class StockReturned(StockMovement, tag="stock.returned", frozen=True, kw_only=True):

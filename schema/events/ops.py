@@ -116,7 +116,7 @@ class FaultReported(Event, tag="fault.reported", frozen=True):
     kind: FaultKind
     asset_tag: str | None
     """The asset tag (资产编号) on the device, when it has one."""
-    asset_name: str
+    asset_name: FreeText
     """Which device, in words, e.g. ``2号窗口打印机``."""
     description: FreeText
     """What is wrong, as the reporter put it."""

@@ -110,7 +110,7 @@ class WindowDefined(Event, tag="window.defined", frozen=True):
     window_id: UUID
     code: str
     """Short code shown on the display and above the desk, e.g. ``W1``; unique in the store."""
-    name: str
+    name: FreeText
     """Human name, e.g. ``1号业务受理台``."""
     kind: WindowKind
     categories: list[ServiceCategory]
@@ -121,7 +121,7 @@ class WindowChanged(Event, tag="window.changed", frozen=True):
     """The manager renamed a window or changed the categories it serves (full new values)."""
 
     window_id: UUID
-    name: str
+    name: FreeText
     categories: list[ServiceCategory]
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 from uuid import UUID
 
 from schema.api.common import LocalTime
-from schema.events.base import Event
+from schema.events.base import Event, FreeText
 
 Role = Literal["greeter", "clerk", "tech", "admin", "manager"]
 """Staff roles: 前台接待 greeter, 业务员 clerk, 技术支持 tech, 综合管理 admin, 厅长 manager."""
@@ -18,7 +18,7 @@ ROLES: tuple[Role, ...] = ("greeter", "clerk", "tech", "admin", "manager")
 class StoreConfigured(Event, tag="store.configured", frozen=True):
     """The store's identity and operating settings were set (at init, or changed later)."""
 
-    name: str
+    name: FreeText
     region: str
     tz: str
     """IANA time zone of the hall, e.g. ``Asia/Shanghai``; store-local days use it."""
@@ -61,7 +61,7 @@ class StaffAdded(Event, tag="staff.added", frozen=True):
 
     user_id: UUID
     username: str
-    display_name: str
+    display_name: FreeText
     role: Role
 
 

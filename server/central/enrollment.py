@@ -31,6 +31,7 @@ from server.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from server.privacy import redact_text
 
 CODE_TTL = timedelta(days=7)
 CREDENTIAL_PREFIX = "hs1"
@@ -78,7 +79,8 @@ async def create_store(
     await conn.execute(
         central_stores.insert().values(
             store_id=store_id,
-            name=name.strip(),
+            # HQ types the name: a phone or ID number in it is masked like any typed text.
+            name=redact_text(name.strip()),
             region=region.strip(),
             tz=tz,
             status="pending",

@@ -64,6 +64,7 @@ from server.errors import (
     TransferAlreadyReceived,
     ValidationFailed,
 )
+from server.privacy import redact_text
 
 SERIALISABLE = ("phone", "sim")
 """Only phones (IMEI) and SIM cards (ICCID) have serials to track."""
@@ -370,8 +371,7 @@ def transfer_out(ctx: Ctx, cmd: TransferOutIn) -> MovementOut:
     lines = _plain_lines(ctx, cmd.lines)
     check_takeout(ctx, lines)
     movement_id = uuid7()
-    # A made-up note number: the store id and the random tail of the movement id.
-    reference = cmd.reference or f"TR-{ctx.store_id}-{movement_id.hex[-8:].upper()}"
+    reference = cmd.reference or _made_up_reference(ctx.store_id, movement_id)
     return _emit(
         ctx,
         StockTransferredOut,
@@ -381,6 +381,21 @@ def transfer_out(ctx: Ctx, cmd: TransferOutIn) -> MovementOut:
         reference=reference,
         note=cmd.note,
     )
+
+
+_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O, read as 1 and 0
+
+
+def _made_up_reference(store_id: str, movement_id: UUID) -> str:
+    """A transfer note number for a transfer sent without one: the store id and 7 letters from
+    the random tail of the movement id. Letters, not hex digits: references are masked like
+    typed text, and a digit tail after a store id such as ``S139`` could read as a phone number
+    and be masked, making two notes alike."""
+    n, tail = int(movement_id.hex[-10:], 16), ""
+    for _ in range(7):
+        n, d = divmod(n, len(_LETTERS))
+        tail += _LETTERS[d]
+    return f"TR-{store_id}-{tail}"
 
 
 def transfer_in(ctx: Ctx, cmd: TransferInIn) -> MovementOut:
@@ -398,7 +413,7 @@ def transfer_in(ctx: Ctx, cmd: TransferInIn) -> MovementOut:
     ).first()
     if taken is not None:
         raise TransferAlreadyReceived(
-            f"transfer {cmd.reference} from {cmd.from_store} was already taken in",
+            f"transfer {redact_text(cmd.reference)} from {cmd.from_store} was already taken in",
             movement_id=str(taken.movement_id),
             field="reference",
         )

@@ -28,6 +28,7 @@ from schema.tables import inventory as tables
 from server.domain.common import find_row, row_or_404
 from server.domain.inventory_serials import serial_kind_of
 from server.errors import NotFound
+from server.privacy import redact_text
 
 adjustments = tables.inventory_adjustments
 count_lines = tables.inventory_count_lines
@@ -241,7 +242,8 @@ def list_movements(
     if date_to is not None:
         query = query.where(movements.c.day <= date_to)
     if reference:
-        query = query.where(movements.c.reference == reference)
+        # References are stored masked (typed text): the one asked for is masked the same way.
+        query = query.where(movements.c.reference == redact_text(reference))
     if counterparty:
         query = query.where(movements.c.counterparty == counterparty)
     return query.order_by(movements.c.seq.desc(), movements.c.line_no)

@@ -15,6 +15,7 @@ from litestar.testing import TestClient
 
 from schema.tables import inventory as tables
 from server.domain.inventory import luhn_ok
+from server.privacy import redact_text
 from server.store.app import create_app
 from server.store.node import init_store
 from tests.conftest import (
@@ -189,6 +190,24 @@ def test_transfers_and_write_off(client: TestClient[Any], stocked: Headers) -> N
     assert level(client, stocked, "CASE") == 13 and level(client, stocked, "P1") == 2
     unit = client.get(f"/api/v1/serials/{imei(2)}", headers=admin).json()
     assert unit["status"] == "transferred_out"
+
+
+def test_a_typed_reference_is_masked_and_still_matches_itself(
+    client: TestClient[Any], stocked: Headers
+) -> None:
+    """A note number that is somebody's phone number is stored masked; the receiving store
+    quoting it again, in any format, is still told it was taken in."""
+    admin = stocked["admin"]
+    typed = "139 8765 4321"
+    body = {"from_store": "S003", "reference": typed, "lines": [{"sku": "CASE", "qty": 1}]}
+    r = client.post("/api/v1/stock/transfer-in", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    assert r.json()["lines"][0]["reference"] == redact_text(typed) != typed
+    again = client.post(
+        "/api/v1/stock/transfer-in", json={**body, "reference": "139-8765-4321"}, headers=admin
+    )
+    assert again.status_code == 409 and again.json()["errors"][0]["field"] == "reference"
+    assert "8765" not in again.text
 
 
 def test_adjustment_approval_flow(client: TestClient[Any], stocked: Headers) -> None:

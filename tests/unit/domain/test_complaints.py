@@ -580,6 +580,7 @@ def test_search_by_phone_matches_any_formatting(harness: Harness) -> None:
     b = open_(harness, hours=2, customer_phone="+86 138 1234 5678")
 
     def search(raw: str) -> list[str]:
+        domain.check_customer_phone(raw)
         page = harness.read(
             lambda c: paginate(
                 c,

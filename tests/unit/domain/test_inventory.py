@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -45,6 +46,8 @@ from server.errors import (
     SerialUnavailable,
     ValidationFailed,
 )
+from server.privacy import redact_text
+from server.store.node import init_store
 from tests.conftest import STORE_ID, Harness, assert_replay_matches
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
@@ -516,6 +519,32 @@ def test_transfer_out_and_in(h: Harness) -> None:
     assert dup.value.extra["field"] == "reference"
     history = h.read(lambda c: domain.get_serial(c, STORE_ID, imei(1))).history
     assert [s.kind for s in history] == ["receive", "transfer_out", "transfer_in"]
+
+
+def test_made_up_transfer_references_are_never_masked(tmp_path: Path) -> None:
+    """References are masked like typed text, and a store id ending in ``139`` followed by
+    digits would read as a phone number; the node makes up references masking leaves alone,
+    so no two of them are made alike."""
+    init_store(
+        tmp_path / "n", store_id="S139", name="x", region="east", tz="Asia/Shanghai",
+        manager="manager", manager_password="manager-pass-1",
+    )  # fmt: skip
+    h = Harness(tmp_path / "n")
+    try:
+        case = ItemIn(sku="CASE", name="手机壳", category="accessory", unit_price_cents=3900)
+        h.run(partial(domain.define_item, cmd=case))
+        h.run(lambda ctx: domain.receive(ctx, ReceiveIn(supplier="仓", lines=[_case(50)])))
+        out = TransferOutIn(to_store="S002", lines=[_case(1)])
+        sent = [h.run(lambda ctx: domain.transfer_out(ctx, out)) for _ in range(40)]
+        refs = [movement.lines[0].reference for movement in sent]
+    finally:
+        h.engine.dispose()
+    assert all(ref.startswith("TR-S139-") and redact_text(ref) == ref for ref in refs)
+    assert len(set(refs)) == len(refs)
+
+
+def _case(qty: int) -> LineIn:
+    return LineIn(sku="CASE", qty=qty)
 
 
 # ---------------------------------------------------------------- returns and write-offs
