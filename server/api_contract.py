@@ -1,12 +1,13 @@
 """What the store node's and central's OpenAPI documents promise, and the request decoding that
-keeps the two APIs to it. Both apps install the same two plugins (``contract_plugins``).
+keeps the two APIs to it. Both apps use ``ContractRequest`` as their request class and install
+the same two plugins (``contract_plugins``).
 
 - A JSON body is read only when it is sent as JSON (``application/json`` or ``…+json``); any
   other content type, or none, is refused with 415 before the body is parsed.
-- A JSON body is decoded strictly against the handler's type, in one place
-  (``ContractRequest.json``): ``"active": 0`` is not a boolean and ``"5"`` is not an integer
-  (Litestar converts bodies leniently, as it must query strings). A wrong type is a 400 naming
-  the field, like every other mismatch of the API's types.
+- A JSON body, once decoded and checked (``server.inputs.CheckedRequest``), is converted
+  strictly to the handler's type: ``"active": 0`` is not a boolean and ``"5"`` is not an
+  integer (Litestar converts bodies leniently, as it must query strings). A wrong type is a 400
+  naming the field, like every other mismatch of the API's types.
 - Every error an operation can answer is documented on it as problem details
   (``application/problem+json``, ``Problem``), so a client generated from the document knows
   each status it must handle; an operation that answers more than its shape implies (a login's
@@ -24,23 +25,22 @@ from datetime import time
 from typing import Any
 
 import msgspec
-from litestar import Request
-from litestar.config.app import AppConfig
 from litestar.exceptions import ClientException, ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Operation, Schema
 from litestar.openapi.spec.enums import OpenAPIType
-from litestar.plugins import InitPlugin, OpenAPISchemaPlugin, ReceiveRoutePlugin
+from litestar.plugins import OpenAPISchemaPlugin, ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 from litestar.typing import FieldDefinition
 
 from schema.api.common import Problem
+from server.inputs import CheckedRequest
 from server.problems import PROBLEM_JSON
 
-_DECODER = "hallsync.json_decoder"
-"""Key in a handler's ``opt`` of the strict decoder of its JSON body."""
+_BODY_TYPE = "hallsync.body_type"
+"""Key in a handler's ``opt`` of the type its JSON body is converted to."""
 
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _NOT_INPUTS = frozenset({"self", "request", "state", "scope", "data"})
@@ -83,8 +83,9 @@ def _is_json(media_type: str) -> bool:
     )
 
 
-class ContractRequest(Request[Any, Any, Any]):
-    """The request class of both apps: reads a JSON body only as JSON, and strictly."""
+class ContractRequest(CheckedRequest):
+    """The request class of both apps: reads a JSON body only as JSON, checks it as every
+    request is checked (``CheckedRequest``), and converts it strictly."""
 
     async def json(self) -> Any:
         media_type = self.content_type[0]
@@ -94,15 +95,14 @@ class ContractRequest(Request[Any, Any, Any]):
                 status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                 detail=f"send the body as application/json ({sent})",
             )
-        decoder: msgspec.json.Decoder[Any] | None = self.route_handler.opt.get(_DECODER)
-        if decoder is None:
-            return await super().json()
+        value = await super().json()
+        body_type = self.route_handler.opt.get(_BODY_TYPE)
+        if body_type is None:
+            return value
         try:
-            return decoder.decode(await self.body())
+            return msgspec.convert(value, body_type, strict=True)
         except msgspec.ValidationError as exc:
             raise _validation_error(str(exc)) from None
-        except msgspec.DecodeError as exc:
-            raise ClientException(detail=f"the body is not valid JSON: {exc}") from None
 
 
 def _validation_error(text: str) -> ValidationException:
@@ -157,8 +157,9 @@ def _optional_body_operation(base: type[Operation]) -> type[Operation]:
     return OptionalBodyOperation
 
 
-class ApiContract(InitPlugin, ReceiveRoutePlugin):
-    """Installs ``ContractRequest`` and documents each operation's errors and optional body.
+class ApiContract(ReceiveRoutePlugin):
+    """Documents each operation's errors and optional body, and notes the type its JSON body
+    is converted to (for ``ContractRequest``).
 
     ``public_paths`` are the path patterns the app's authentication leaves open (no 401 or 403
     on them unless the handler declares it).
@@ -166,10 +167,6 @@ class ApiContract(InitPlugin, ReceiveRoutePlugin):
 
     def __init__(self, public_paths: Iterable[str]) -> None:
         self._public = [re.compile(p) for p in public_paths]
-
-    def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        app_config.request_class = ContractRequest
-        return app_config
 
     def receive_route(self, route: BaseRoute) -> None:
         if not isinstance(route, HTTPRoute):
@@ -192,7 +189,7 @@ class ApiContract(InitPlugin, ReceiveRoutePlugin):
         )
         handler.responses = {**problems(*shape.statuses()), **(handler.responses or {})}
         if data is not None:
-            handler.opt[_DECODER] = msgspec.json.Decoder(data.annotation, strict=True)
+            handler.opt[_BODY_TYPE] = data.annotation
         if shape.body_optional:
             handler.operation_class = _optional_body_operation(handler.operation_class)
 

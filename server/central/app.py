@@ -23,7 +23,7 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import REGISTRY, generate_latest
 
-from server.api_contract import contract_plugins, problems
+from server.api_contract import ContractRequest, contract_plugins, problems
 from server.central import db, enrollment, hq_api, hq_publish_api, hq_users_api, metrics
 from server.central.context import Central, central
 from server.central.hq_auth import make_hq_jwt_auth
@@ -32,7 +32,7 @@ from server.central.node import CentralSecrets
 from server.central.restore import MAX_PAGE, restore_page
 from server.central.storage import CentralStorage
 from server.errors import Unauthorized
-from server.inputs import CheckedRequest, check_request_text
+from server.inputs import check_request_text
 from server.logins import LoginGate
 from server.problems import EXCEPTION_HANDLERS
 from sync.central_ws import sync_route
@@ -174,7 +174,7 @@ def create_app(
         plugins=contract_plugins(PUBLIC_PATHS),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        request_class=CheckedRequest,
+        request_class=ContractRequest,
         before_request=check_request_text,
         middleware=[PrometheusConfig(app_name="hallsync_central", group_path=True).middleware],
         openapi_config=OpenAPIConfig(

@@ -20,9 +20,9 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from server.api_contract import contract_plugins
+from server.api_contract import ContractRequest, contract_plugins
 from server.errors import StorageError
-from server.inputs import CheckedRequest, check_request_text
+from server.inputs import check_request_text
 from server.logins import LoginGate
 from server.problems import EXCEPTION_HANDLERS
 from server.store.api import complaints, inventory, kpis, ops, queue, shifts, store, sync
@@ -178,7 +178,7 @@ def create_app(
         lifespan=[lifespan],
         dependencies={"paging": Provide(provide_paging, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
-        request_class=CheckedRequest,
+        request_class=ContractRequest,
         before_request=check_request_text,
         middleware=[
             PrometheusConfig(

@@ -67,10 +67,6 @@ def _config(headers: dict[str, str]) -> Any:
             "generation": {
                 "mode": "all",
                 "max-examples": 10,
-                # A NUL character in a query makes central on PostgreSQL answer 503 (the
-                # database refuses it); the input-boundary work refuses NUL and other control
-                # characters with 422 at both APIs. Remove this line once that is merged.
-                "allow-x00": False,
             },
             "phases": {"stateful": {"enabled": False}},
         }
