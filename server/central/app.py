@@ -23,6 +23,7 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import REGISTRY, generate_latest
 
+from server.api_contract import ContractRequest, contract_plugins, problems
 from server.central import db, enrollment, hq_api, hq_publish_api, hq_users_api, metrics
 from server.central.context import Central, central
 from server.central.hq_auth import make_hq_jwt_auth
@@ -31,7 +32,7 @@ from server.central.node import CentralSecrets
 from server.central.restore import MAX_PAGE, restore_page
 from server.central.storage import CentralStorage
 from server.errors import Unauthorized
-from server.inputs import CheckedRequest, check_request_text
+from server.inputs import check_request_text
 from server.logins import LoginGate
 from server.metrics_access import check_token, scraper_guard
 from server.problems import EXCEPTION_HANDLERS
@@ -72,6 +73,7 @@ async def ready(request: Request[Any, Any, State]) -> dict[str, str]:
     tags=["ops"],
     media_type="text/plain; version=0.0.4",
     guards=[scraper_guard],
+    responses=problems(401),
 )
 async def prometheus(request: Request[Any, Any, State]) -> bytes:
     """Prometheus metrics: this replica's counters and request latencies; with the metrics
@@ -83,7 +85,13 @@ async def prometheus(request: Request[Any, Any, State]) -> bytes:
     return own + await metrics.store_gauges(central(request).engine)
 
 
-@post("/api/v1/enroll", tags=["sync"], status_code=200, security=[])
+@post(
+    "/api/v1/enroll",
+    tags=["sync"],
+    status_code=200,
+    security=[],
+    responses=problems(401, 403, 404, 409),
+)
 async def enroll(request: Request[Any, Any, State], data: JSONBody[EnrollIn]) -> EnrollOut:
     """Trade a one-time enrollment code for the store's sync credential and the chain's contact
     key. A node replacing one whose events central holds must say ``restore: true``."""
@@ -100,7 +108,7 @@ async def enroll(request: Request[Any, Any, State], data: JSONBody[EnrollIn]) ->
     return out
 
 
-@get("/api/v1/restore/events", tags=["sync"], security=[])
+@get("/api/v1/restore/events", tags=["sync"], security=[], responses=problems(401))
 async def restore_events(
     request: Request[Any, Any, State],
     after: Annotated[int, QueryParameter(ge=0, description="last seq the node already has")] = 0,
@@ -180,9 +188,10 @@ def create_app(
             *hq_users_api.ROUTES,
         ],
         on_app_init=[jwt_auth.on_app_init],
+        plugins=contract_plugins(PUBLIC_PATHS),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        request_class=CheckedRequest,
+        request_class=ContractRequest,
         before_request=check_request_text,
         middleware=[PrometheusConfig(app_name="hallsync_central", group_path=True).middleware],
         openapi_config=OpenAPIConfig(

@@ -18,6 +18,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from schema.api.common import Page
 from schema.api.kpis import StoreKpisOut
 from schema.tables.sync import central_quarantine, central_stores
+from server.api_contract import problems
 from server.central import db, enrollment, metrics, quarantine
 from server.central.context import central
 from server.central.hq_auth import ADMIN, ANY_HQ_ROLE, TOKEN_TTL, HqUser, find_login
@@ -76,7 +77,7 @@ class HqAuthController(Controller):
     path = "/api/v1/hq/auth"
     tags = ["hq"]
 
-    @post("/login", status_code=200, security=[])
+    @post("/login", status_code=200, security=[], responses=problems(401, 429))
     async def login(
         self, request: Request[Any, Any, State], data: JSONBody[HqLoginIn]
     ) -> HqLoginOut:

@@ -28,6 +28,7 @@ from schema.api.hq_users import (
 )
 from schema.api.store import PasswordChangeIn
 from server import idempotency
+from server.api_contract import problems
 from server.central import db, hq_users
 from server.central.context import central
 from server.central.hq_api import HqRequest, Limit, Offset
@@ -66,9 +67,10 @@ USER_ADMINS = [ADMIN, _chain_admin]
 class HqUsersController(Controller):
     path = "/api/v1/hq/users"
     tags = ["hq users"]
-    guards = USER_ADMINS
+    # Guards go on each handler, not the controller: Litestar gives a controller's guards to
+    # the OPTIONS handler it adds, which authentication skips, so they would find no user.
 
-    @post("/", status_code=201)
+    @post("/", guards=USER_ADMINS, status_code=201)
     async def create_user(
         self,
         request: HqRequest,
@@ -101,7 +103,7 @@ class HqUsersController(Controller):
         log.info("HQ user %s created %s (%s)", request.user.username, out.username, out.role)
         return Response(out, status_code=201)
 
-    @get("/")
+    @get("/", guards=USER_ADMINS)
     async def list_users(
         self,
         request: HqRequest,
@@ -117,13 +119,13 @@ class HqUsersController(Controller):
             lambda conn: paginate(conn, query, hq_users.user_out, limit=limit, offset=offset),
         )
 
-    @get("/{username:str}")
+    @get("/{username:str}", guards=USER_ADMINS)
     async def get_user(self, request: HqRequest, username: FromPath[str]) -> HqUserOut:
         """One HQ user (admin over every region)."""
         async with db.read(central(request).engine) as conn:
             return await hq_users.get_user(conn, username)
 
-    @patch("/{username:str}")
+    @patch("/{username:str}", guards=USER_ADMINS)
     async def update_user(
         self, request: HqRequest, username: FromPath[str], data: JSONBody[HqUserUpdate]
     ) -> HqUserOut:
@@ -135,7 +137,7 @@ class HqUsersController(Controller):
         log.info("HQ user %s changed %s", request.user.username, username)
         return out
 
-    @post("/{username:str}/password", status_code=200)
+    @post("/{username:str}/password", guards=USER_ADMINS, status_code=200)
     async def reset_password(
         self, request: HqRequest, username: FromPath[str], data: JSONBody[PasswordResetIn]
     ) -> HqUserOut:
@@ -163,7 +165,7 @@ class HqAccountController(Controller):
         async with db.read(central(request).engine) as conn:
             return await hq_users.get_user(conn, request.user.username)
 
-    @post("/password", status_code=200)
+    @post("/password", status_code=200, responses=problems(429))
     async def change_password(
         self, request: HqRequest, data: JSONBody[PasswordChangeIn]
     ) -> HqLoginOut:

@@ -15,16 +15,14 @@ from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.plugins.prometheus import (
-    PrometheusConfig,
-    PrometheusController,
-    PrometheusMiddleware,
-)
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import Message, Receive, Scope, Send
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from server.api_contract import ContractRequest, contract_plugins, problems
 from server.errors import StorageError
-from server.inputs import CheckedRequest, check_request_text
+from server.inputs import check_request_text
 from server.logins import LoginGate
 from server.metrics_access import check_token, scraper_guard
 from server.problems import EXCEPTION_HANDLERS
@@ -49,12 +47,18 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-class Metrics(PrometheusController):
-    """Prometheus metrics of the node; only for the holder of the metrics token when one is
-    configured (``server.metrics_access``)."""
-
-    path = "/metrics"
-    guards = [scraper_guard]
+@get(
+    "/metrics",
+    tags=["ops"],
+    media_type=CONTENT_TYPE_LATEST,
+    sync_to_thread=False,
+    guards=[scraper_guard],
+    responses=problems(401),
+)
+def metrics() -> bytes:
+    """Prometheus metrics: request counts and latencies (the text exposition format); only for
+    the holder of the metrics token when one is configured (``server.metrics_access``)."""
+    return generate_latest(REGISTRY)
 
 
 class RequestMetrics(PrometheusMiddleware):
@@ -173,17 +177,18 @@ def create_app(
         await node.reader.run(lambda c: c.exec_driver_sql("SELECT 1").scalar())
         return {"status": "ready", "store_id": store_id}
 
-    route_handlers: list[Any] = [health, ready, Metrics]
+    route_handlers: list[Any] = [health, ready, metrics]
     for module in ROUTE_MODULES:
         route_handlers.extend(module.ROUTES)
 
     app = Litestar(
         route_handlers=route_handlers,
         on_app_init=[jwt_auth.on_app_init],
+        plugins=contract_plugins(PUBLIC_PATHS),
         lifespan=[lifespan],
         dependencies={"paging": Provide(provide_paging, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
-        request_class=CheckedRequest,
+        request_class=ContractRequest,
         before_request=check_request_text,
         middleware=[
             PrometheusConfig(

@@ -13,6 +13,7 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from schema.api.common import Page
@@ -67,7 +68,17 @@ class ChecklistController(Controller):
     path = "/api/v1/checklists"
     tags = ["opening checklist"]
 
-    @post("/", guards=[requires("tech", "admin")], status_code=201)
+    @post(
+        "/",
+        guards=[requires("tech", "admin")],
+        status_code=201,
+        responses={
+            200: ResponseSpec(
+                data_container=ChecklistOut,
+                description="Today's checklist was already started: that checklist, unchanged.",
+            )
+        },
+    )
     async def start(self, request: AnyRequest) -> Response[ChecklistOut]:
         """Start today's opening checklist (开门准备): 201; again the same day returns the
         same checklist with 200."""

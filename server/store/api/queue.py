@@ -414,7 +414,7 @@ class QueueStateController(Controller):
         """The display board's state, for displays that poll (叫号屏)."""
         return await _board(request).snapshot()
 
-    @get("/board/stream", guards=[ALL_ROLES])
+    @get("/board/stream", guards=[ALL_ROLES], media_type="text/event-stream")
     async def board_stream(self, request: AnyRequest) -> ServerSentEvent:
         """The display board's state as server-sent events, pushed on every change (叫号屏)."""
         return ServerSentEvent(_board(request).stream())

@@ -23,6 +23,7 @@ from schema.api.store import (
     StoreSettingsIn,
 )
 from schema.events.store import Role
+from server.api_contract import problems
 from server.domain import store as domain
 from server.domain.context import Ctx, StoreSettings, load_settings
 from server.domain.paging import paginate
@@ -51,7 +52,7 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/login", status_code=200, security=[])
+    @post("/login", status_code=200, security=[], responses=problems(401, 429))
     async def login(self, request: Request[Any, Any, State], data: JSONBody[LoginIn]) -> LoginOut:
         """Exchange a user name and password for a bearer token (登录)."""
         n = node(request)
@@ -81,7 +82,7 @@ class AuthController(Controller):
         u = request.user
         return await read(request, lambda c: domain.get_staff(c, u.store_id, u.user_id))
 
-    @post("/password", guards=[ALL_ROLES], status_code=200)
+    @post("/password", guards=[ALL_ROLES], status_code=200, responses=problems(429))
     async def change_password(
         self, request: AnyRequest, data: JSONBody[PasswordChangeIn]
     ) -> LoginOut:

@@ -1,0 +1,115 @@
+"""The store node answers as its OpenAPI document says, and takes only what the document says:
+JSON bodies sent as JSON and of the documented types, times of day as local times, every error
+documented as problem details."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar.testing import TestClient
+
+from tests.conftest import MANAGER, MANAGER_PASSWORD, login
+
+STAFF = {"username": "clerk9", "display_name": "王丽", "role": "clerk", "password": "pass-word-9"}
+
+
+def _openapi(client: TestClient[Any]) -> dict[str, Any]:
+    r = client.get("/schema/openapi.json")
+    assert r.status_code == 200
+    doc: dict[str, Any] = r.json()
+    return doc
+
+
+def test_times_of_day_are_documented_as_the_local_times_answered(
+    client: TestClient[Any],
+) -> None:
+    doc = _openapi(client)
+    h = login(client, MANAGER, MANAGER_PASSWORD)
+    store = client.get("/api/v1/store", headers=h).json()
+    schemas = doc["components"]["schemas"]
+    for field in ("open_time", "close_time"):
+        documented = schemas["StoreOut"]["properties"][field]
+        assert documented.get("format") != "duration"
+        assert re.fullmatch(documented["pattern"], store[field]), (documented, store[field])
+    requested = schemas["StoreSettingsIn"]["properties"]["open_time"]["oneOf"]
+    assert any("pattern" in s and s.get("format") != "duration" for s in requested)
+
+
+def test_a_body_not_sent_as_json_is_refused_not_parsed(client: TestClient[Any]) -> None:
+    h = login(client, MANAGER, MANAGER_PASSWORD)
+    for content_type in ("text/plain", None):
+        headers = {**h, "Content-Type": content_type} if content_type else h
+        r = client.patch("/api/v1/store", content=b'{"name": "Renamed"}', headers=headers)
+        assert r.status_code == 415, (content_type, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["code"] == "unsupported_media_type"
+    assert client.get("/api/v1/store", headers=h).json()["name"] == "测试营业厅"
+    ok = client.patch("/api/v1/store", json={"name": "Renamed"}, headers=h)
+    assert (ok.status_code, ok.json()["name"]) == (200, "Renamed")
+
+
+def test_body_fields_are_not_coerced_from_other_types(client: TestClient[Any]) -> None:
+    h = login(client, MANAGER, MANAGER_PASSWORD)
+    staff = client.post("/api/v1/staff", json=STAFF, headers=h).json()
+    r = client.patch(f"/api/v1/staff/{staff['user_id']}", json={"active": 0}, headers=h)
+    assert r.status_code == 400 and r.json()["code"] == "validation_failed"
+    assert [e["field"] for e in r.json()["errors"]] == ["body.active"]
+    assert client.get(f"/api/v1/staff/{staff['user_id']}", headers=h).json()["active"] is True
+    r = client.patch("/api/v1/store", json={"first_response_sla_hours": "12"}, headers=h)
+    assert r.status_code == 400
+    assert [e["field"] for e in r.json()["errors"]] == ["body.first_response_sla_hours"]
+    assert client.get("/api/v1/store", headers=h).json()["first_response_sla_hours"] == 24
+
+
+def test_a_missing_body_field_is_named(client: TestClient[Any]) -> None:
+    h = login(client, MANAGER, MANAGER_PASSWORD)
+    without_role = {k: v for k, v in STAFF.items() if k != "role"}
+    r = client.post("/api/v1/staff", json=without_role, headers=h)
+    assert r.status_code == 400
+    assert [e["field"] for e in r.json()["errors"]] == ["body.role"]
+    json = {"Content-Type": "application/json"}
+    r = client.post("/api/v1/staff", content=b'{"username": ', headers={**h, **json})
+    assert (r.status_code, r.json()["code"]) == (400, "bad_request")
+
+
+def test_every_error_is_documented_as_problem_details(client: TestClient[Any]) -> None:
+    paths = _openapi(client)["paths"]
+    for path, item in paths.items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    assert list(response["content"]) == ["application/problem+json"], (
+                        path,
+                        method,
+                        status,
+                    )
+
+    def statuses(path: str, method: str) -> set[str]:
+        return set(paths[path][method]["responses"])
+
+    assert {"400", "401", "403", "409", "415", "422"} <= statuses("/api/v1/staff", "post")
+    assert {"401", "429"} <= statuses("/api/v1/auth/login", "post")
+    assert {"401", "404"} <= statuses("/api/v1/staff/{user_id}", "get")
+    # Starting today's checklist again answers the same checklist with 200.
+    assert {"200", "201"} <= statuses("/api/v1/checklists", "post")
+
+
+def test_documented_media_types_are_the_ones_answered(client: TestClient[Any]) -> None:
+    paths = _openapi(client)["paths"]
+    board = paths["/api/v1/queue/board/stream"]["get"]["responses"]["200"]["content"]
+    assert list(board) == ["text/event-stream"]
+    metrics = paths["/metrics"]["get"]["responses"]["200"]["content"]
+    answered = client.get("/metrics").headers["content-type"]
+    assert [m.split(";")[0] for m in metrics] == [answered.split(";")[0]] == ["text/plain"]
+
+
+def test_a_body_that_may_be_left_out_is_documented_as_optional(client: TestClient[Any]) -> None:
+    paths = _openapi(client)["paths"]
+    assert paths["/api/v1/attendance/clock-in"]["post"]["requestBody"]["required"] is False
+    assert paths["/api/v1/staff"]["post"]["requestBody"]["required"] is True
+
+
+def test_own_password_change_documents_its_throttle(client: TestClient[Any]) -> None:
+    paths = _openapi(client)["paths"]
+    assert "429" in paths["/api/v1/auth/password"]["post"]["responses"]
