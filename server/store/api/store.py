@@ -63,18 +63,7 @@ class AuthController(Controller):
             data.password,
             lambda: read(request, lambda c: domain.find_login(c, n.store_id, data.username)),
         )
-        token = request.app.state.jwt_auth.create_token(
-            identifier=str(user.user_id),
-            token_extras={"store_id": n.store_id, "role": user.role, "username": user.username},
-        )
-        return LoginOut(
-            access_token=token,
-            token_type="bearer",
-            expires_in=int(TOKEN_TTL.total_seconds()),
-            username=user.username,
-            role=user.role,
-            store_id=n.store_id,
-        )
+        return _login_out(request, n.store_id, user)
 
     @get("/me", guards=[ALL_ROLES])
     async def me(self, request: AnyRequest) -> StaffOut:
@@ -123,18 +112,25 @@ class AuthController(Controller):
             device=request.headers.get(DEVICE_HEADER, "tablet")[:64],
             status_code=200,
         )
-        token = request.app.state.jwt_auth.create_token(
-            identifier=str(user.user_id),
-            token_extras={"store_id": n.store_id, "role": user.role, "username": user.username},
-        )
-        return LoginOut(
-            access_token=token,
-            token_type="bearer",
-            expires_in=int(TOKEN_TTL.total_seconds()),
-            username=user.username,
-            role=user.role,
-            store_id=n.store_id,
-        )
+        return _login_out(request, n.store_id, user)
+
+
+def _login_out(
+    request: AnyRequest | Request[Any, Any, State], store_id: str, user: Any
+) -> LoginOut:
+    """A fresh bearer token for ``user`` (a ``StaffOut`` or the token's ``StaffUser``)."""
+    token = request.app.state.jwt_auth.create_token(
+        identifier=str(user.user_id),
+        token_extras={"store_id": store_id, "role": user.role, "username": user.username},
+    )
+    return LoginOut(
+        access_token=token,
+        token_type="bearer",
+        expires_in=int(TOKEN_TTL.total_seconds()),
+        username=user.username,
+        role=user.role,
+        store_id=store_id,
+    )
 
 
 def _store_out(s: StoreSettings, now: datetime) -> StoreOut:
