@@ -17,13 +17,12 @@ import anyio
 import msgspec
 from litestar import Litestar, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.params import JSONBody, QueryParameter
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import REGISTRY, generate_latest
 
 from server.api_contract import ContractRequest, contract_plugins, problems
+from server.api_docs import docs_assets, docs_config
 from server.central import db, enrollment, hq_api, hq_publish_api, hq_users_api, metrics
 from server.central.context import Central, central
 from server.central.hq_auth import make_hq_jwt_auth
@@ -186,6 +185,7 @@ def create_app(
             *hq_api.ROUTES,
             *hq_publish_api.ROUTES,
             *hq_users_api.ROUTES,
+            *docs_assets(),
         ],
         on_app_init=[jwt_auth.on_app_init],
         plugins=contract_plugins(PUBLIC_PATHS),
@@ -194,13 +194,9 @@ def create_app(
         request_class=ContractRequest,
         before_request=check_request_text,
         middleware=[PrometheusConfig(app_name="hallsync_central", group_path=True).middleware],
-        openapi_config=OpenAPIConfig(
+        openapi_config=docs_config(
             title="hallsync central",
-            version="1",
             description="Central server of a hall chain: store enrollment, sync, restore, HQ API.",
-            path="/schema",
-            use_handler_docstrings=True,
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,
     )

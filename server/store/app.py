@@ -13,14 +13,13 @@ from typing import Any, ClassVar
 from litestar import Litestar, get
 from litestar.di import Provide
 from litestar.enums import ScopeType
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from server.api_contract import ContractRequest, contract_plugins, problems
+from server.api_docs import docs_assets, docs_config
 from server.errors import StorageError
 from server.inputs import check_request_text
 from server.logins import LoginGate
@@ -177,7 +176,7 @@ def create_app(
         await node.reader.run(lambda c: c.exec_driver_sql("SELECT 1").scalar())
         return {"status": "ready", "store_id": store_id}
 
-    route_handlers: list[Any] = [health, ready, metrics]
+    route_handlers: list[Any] = [health, ready, metrics, *docs_assets()]
     for module in ROUTE_MODULES:
         route_handlers.extend(module.ROUTES)
 
@@ -195,13 +194,9 @@ def create_app(
                 app_name="hallsync_store", group_path=True, middleware_class=RequestMetrics
             ).middleware
         ],
-        openapi_config=OpenAPIConfig(
+        openapi_config=docs_config(
             title="hallsync store node",
-            version="1",
             description="Tablet API of a hall's store node (营业厅门店节点).",
-            path="/schema",
-            use_handler_docstrings=True,
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,
     )
