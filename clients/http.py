@@ -122,6 +122,7 @@ class HttpCore:
                     status=resp.status_code,
                     detail=resp.text[:500],
                     code="http_error",
+                    retryable=resp.status_code in (429, 503),
                 )
             raise ApiError(problem)
         return msgspec.json.decode(resp.content, type=out)

@@ -127,6 +127,7 @@ def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
             status=HTTP_500_INTERNAL_SERVER_ERROR,
             detail="an unexpected error occurred; it has been logged",
             code="internal_error",
+            retryable=False,
         ),
     )
 

@@ -46,7 +46,8 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: int
     detail: str
     code: str
-    retryable: bool = False
+    retryable: bool
+    """Whether the same request may succeed if sent again later; always present."""
     instance: str | None = None
     errors: list[FieldError] = msgspec.field(default_factory=list)
     extra: dict[str, Any] = msgspec.field(default_factory=dict)

@@ -113,3 +113,31 @@ def test_a_body_that_may_be_left_out_is_documented_as_optional(client: TestClien
 def test_own_password_change_documents_its_throttle(client: TestClient[Any]) -> None:
     paths = _openapi(client)["paths"]
     assert "429" in paths["/api/v1/auth/password"]["post"]["responses"]
+
+
+def test_every_error_body_says_whether_to_retry(
+    client: TestClient[Any], as_role: dict[str, dict[str, str]]
+) -> None:
+    """A tablet decides to retry from ``retryable``, so every error carries it, false too."""
+    manager, greeter = as_role["manager"], as_role["greeter"]
+    answers = {
+        400: client.post("/api/v1/staff", json={**STAFF, "role": 7}, headers=manager),
+        401: client.get("/api/v1/staff"),
+        403: client.post("/api/v1/staff", json=STAFF, headers=greeter),
+        404: client.get("/api/v1/staff/01a23d06-e897-7426-94bc-f4471068b677", headers=manager),
+        409: client.post("/api/v1/staff", json={**STAFF, "username": "greeter1"}, headers=manager),
+        415: client.post("/api/v1/staff", content=b"{}", headers=manager),
+        422: client.post(
+            "/api/v1/complaints",
+            json={
+                "channel": "in_store",
+                "category": "billing",
+                "description": "x",
+                "customer_phone": "12345",
+            },
+            headers=greeter,
+        ),
+    }
+    for status, r in answers.items():
+        assert r.status_code == status, (status, r.text)
+        assert r.json()["retryable"] is False, (status, r.text)
