@@ -14,15 +14,15 @@ enough: 10⁴ candidates).
 
 **What recovering one number costs** an attacker holding everything a node or central stores
 (database files, synced event bodies, this key file and its pepper): with nothing shown, every
-candidate costs one Argon2id evaluation at 64 MiB and t = 3 (0.245 s of CPU time, median of 7,
+candidate costs one Argon2id evaluation at 64 MiB and t = 10 (0.50 s of CPU time, median of 7,
 on the development machine: AMD EPYC, CPython 3.11, argon2-cffi; memory-hard, so GPUs and ASICs
-gain little), and
+gain little), and one CPU-year is 3.16×10⁷ CPU-seconds:
 
-- over the numbering plan (7×10⁹; about 5×10⁹ in allocated prefixes): 5×10⁹ × 0.245 s / 2 (the
-  expected half of the search) = 6.1×10⁸ CPU-seconds ≈ **19 CPU-years** (39 for all of it);
+- over the numbering plan (7×10⁹; about 5×10⁹ in allocated prefixes): 5×10⁹ × 0.50 s / 2 (the
+  expected half of the search) = 1.25×10⁹ CPU-seconds ≈ **40 CPU-years** (80 for all of it);
 - if the attacker assumes the customer is local and searches only a large city's allocated
-  blocks (about 1.5×10⁸ numbers): **0.6 CPU-years** on average, 1.2 for the whole block: the
-  weakest case, and the reason the pepper stays out of the databases;
+  blocks (about 1.5×10⁸ numbers): 3.8×10⁷ CPU-seconds ≈ **1.2 CPU-years** on average, 2.4 for
+  the whole block: the weakest case, and what sets t (t = 3 gave 0.19 s, 0.45 CPU-years);
 - without the pepper (a copied database, a backup, a dump of central, a synced event body: the
   usual ways data leaks): the HMAC key is 256 random bits, so no search is possible at all. The
   pepper therefore lives in a key file beside the database, never in it (``KEY_FILE``, 0600).
@@ -58,7 +58,7 @@ KEY_FILE = "contact.key"
 TOKEN_PREFIX = "v2:"
 MIN_PEPPER_BYTES = 16
 DEFAULT_MEMORY_KIB = 64 * 1024
-DEFAULT_ITERATIONS = 3
+DEFAULT_ITERATIONS = 10
 _SPEC = re.compile(r"hc2\$argon2id\$m=(\d+),t=(\d+)\$([A-Za-z0-9_-]+)\Z")
 _LEGACY_HASH = re.compile(r"[0-9a-f]{64}\Z")
 # Bounds that keep a hostile or mistyped spec from exhausting a node (or being trivially weak).
