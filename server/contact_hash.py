@@ -124,7 +124,8 @@ class ContactHasher:
 
     def token(self, value: str) -> str:
         """The matching token of a phone (or ID) number; slow by design (see the module)."""
-        return self._stretch(hmac.new(self.pepper, normalize_contact(value).encode(), "sha256"))
+        mac = hmac.new(self.pepper, normalize_contact(value).encode(), "sha256")
+        return self._stretch_digest(mac.digest())
 
     def upgrade_legacy(self, legacy_hex: str) -> str:
         """The token of the number whose old HMAC-SHA256 hex (same pepper) is ``legacy_hex``."""
@@ -134,9 +135,6 @@ class ContactHasher:
         """``token`` off the event loop, in the process's pool of memory-hard work shared with
         password checks (``server.hashing``): bounded memory, 429 ``busy`` when it is full."""
         return await shared_pool().run(self.token, value)
-
-    def _stretch(self, mac: hmac.HMAC) -> str:
-        return self._stretch_digest(mac.digest())
 
     def _stretch_digest(self, digest: bytes) -> str:
         salt = hashlib.sha256(b"hallsync contact salt" + self.pepper).digest()[:16]

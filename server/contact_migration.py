@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 LEGACY_MASK = re.compile(r"(?<![0-9])1[0-9]{2}\*{4}[0-9]{4}(?![0-9])")
 """A phone number as earlier releases displayed it: 3 digits, ****, 4 digits."""
+LEGACY_MASK_BYTES = re.compile(LEGACY_MASK.pattern.encode())
+"""The same, searched in an encoded body as it arrives (msgpack and JSON keep text as UTF-8)."""
 MASKED = "*" * 11
 LEGACY_KEY_META = "contact_key"
 """Where earlier releases kept the contact key: in the database (``node_meta``)."""

@@ -57,7 +57,7 @@ from schema.events import Event, decode, tag_of
 from schema.tables.core import events, node_meta
 from schema.tables.sync import central_quarantine, central_stores
 from server.central.batching import Batching, ResultNeeded
-from server.contact_migration import LEGACY_MASK, UPGRADED_META
+from server.contact_migration import LEGACY_MASK_BYTES, UPGRADED_META
 from server.domain.projection import apply, apply_all
 from server.errors import HallsyncError, NotFound, Unauthorized
 
@@ -287,9 +287,10 @@ def _refuse(held: _Held, reason: str) -> _Held:
 def _note_legacy_phone_data(conn: Connection, store_id: str, good: list[_Held]) -> None:
     """A node of an earlier release uploads phone data of the old kind (display forms showing
     7 digits): mark stored phone data as not upgraded, so central's next start upgrades it
-    (``server.contact_migration``). A byte search first: a batch without ``****`` costs nothing.
+    (``server.contact_migration``). One search of each event's bytes as they arrived: nothing
+    is decoded for it.
     """
-    if any(b"****" in h.raw and LEGACY_MASK.search(h.raw.decode("utf-8", "replace")) for h in good):
+    if any(LEGACY_MASK_BYTES.search(h.raw) for h in good):
         log.warning("store %s uploaded phone data of an earlier release", store_id)
         conn.execute(node_meta.delete().where(node_meta.c.key == UPGRADED_META))
 

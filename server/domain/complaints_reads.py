@@ -217,10 +217,9 @@ def check_customer_phone(raw: str) -> None:
 def search_by_phone(store_id: str, token: str) -> sa.Select[Any]:
     """A customer's complaints, matched by the token of their number (``server.contact_hash``;
     check the number with ``check_customer_phone`` first), newest first."""
-    digest = token
     return (
         sa.select(complaints)
-        .where(_c.store_id == store_id, _c.customer_phone_hash == digest)
+        .where(_c.store_id == store_id, _c.customer_phone_hash == token)
         .order_by(_c.opened_at.desc(), _c.complaint_id.desc())
     )
 
