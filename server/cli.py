@@ -197,7 +197,7 @@ def _progress_bar(what: str) -> Any:
 def _init_enrolled(
     data_dir: Path, code: str, central: str, manager: str, password: str, restore: bool
 ) -> None:
-    from server.store.node import init_enrolled
+    from server.store.enrollment import init_enrolled
 
     bar = _progress_bar("restoring events") if restore else None
     task: Any = None
@@ -229,13 +229,81 @@ def _init_enrolled(
         return
     done = "restored from central" if restore else "enrolled"
     click.echo(f"store node {out.store_id} ({out.name}) {done} in {data_dir}; manager: {manager}")
-    skew = abs((out.central_time - datetime.now(UTC)).total_seconds())
+    _warn_clock_skew(out.central_time)
+
+
+def _warn_clock_skew(central_time: datetime) -> None:
+    skew = abs((central_time - datetime.now(UTC)).total_seconds())
     if skew > CLOCK_SKEW_WARN_SECONDS:
         click.echo(
             f"warning: this machine's clock is {skew:.0f} s off central's; set it right "
             "(events carry the store's wall-clock time)",
             err=True,
         )
+
+
+@store.command("enroll")
+@DATA_DIR
+@click.option("--enroll", "code", metavar="CODE", required=True, help="The enrollment code.")
+@click.option("--central", metavar="URL", required=True, help="Central's URL, e.g. ws://hq:8000.")
+def store_enroll(data_dir: Path, code: str, central: str) -> None:
+    """Enroll a node that has run standalone with central, keeping all it holds.
+
+    Central must have registered the same store id and time zone (`hallsync central
+    enroll-store`). The node's whole history uploads at its next sync, from its first event.
+    From now on, customer phone tokens are made with the chain's contact key; the node's own
+    key is kept beside it as contact.key.before-enrollment.
+    """
+    from server.store.enrollment import enroll_existing
+
+    lock = _lock(data_dir, "store enroll")
+    try:
+        done = enroll_existing(data_dir, central_url=central, code=code)
+    except HallsyncError as exc:
+        raise click.ClickException(exc.detail) from exc
+    except ValueError as exc:  # a malformed --central URL
+        raise click.BadParameter(str(exc), param_hint="--central") from exc
+    finally:
+        lock.release()
+    out = done.enrolled
+    click.echo(
+        f"store node {out.store_id} ({out.name}) enrolled with {central}; "
+        f"{done.history} events will upload at the next sync"
+    )
+    if done.kept_key is not None:
+        click.echo(
+            "note: this node now uses the chain's contact key; phone numbers recorded before "
+            f"enrollment match only in this store's own records (old key kept in {done.kept_key})",
+            err=True,
+        )
+    _warn_clock_skew(out.central_time)
+
+
+@store.command("set-central")
+@DATA_DIR
+@click.argument("url")
+@click.option(
+    "--no-check", is_flag=True, help="Save the address without asking it first (it may be down)."
+)
+def store_set_central(data_dir: Path, url: str, no_check: bool) -> None:
+    """Point the enrolled node in DATA_DIR at another address of its central (URL: e.g.
+    wss://hq.example.com). The address is asked first whether it knows this node.
+
+    HALLSYNC_CENTRAL_URL overrides the saved address for one process (serve or sync).
+    """
+    from server.store.enrollment import set_central
+
+    lock = _lock(data_dir, "store set-central")
+    try:
+        high_water = set_central(data_dir, url, check=not no_check)
+    except HallsyncError as exc:
+        raise click.ClickException(exc.detail) from exc
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="URL") from exc
+    finally:
+        lock.release()
+    held = "" if high_water is None else f" (it holds this store's log up to seq {high_water})"
+    click.echo(f"the node in {data_dir} now syncs with {url}{held}")
 
 
 class _TryAgainLater(click.ClickException):
@@ -291,11 +359,17 @@ async def _sync(data_dir: Path, once: bool) -> Any:
             "this node is not enrolled with central; create it with `store init --enroll`"
         )
     writer = Writer(opened.engine, opened.store_id, contact_key=opened.contact_key)
-    settings = None if once else SyncSettings.from_env()
-    if settings is not None and settings.mode == "off":
+    try:
+        settings = SyncSettings.from_env()
+    except ValueError:
+        opened.engine.dispose()
+        raise
+    if not once and settings.mode == "off":
         opened.engine.dispose()
         raise click.ClickException("HALLSYNC_SYNC_MODE is off; use --once to sync anyway")
-    service = SyncService(writer, reader, enrollment, settings=settings)
+    service = SyncService(
+        writer, reader, settings.address(enrollment), settings=None if once else settings
+    )
     writer.on_commit.append(service.on_commit)
     writer.start()
     try:

@@ -41,6 +41,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -169,6 +170,21 @@ def write_key(data_dir: Path, hasher: ContactHasher) -> None:
     if path.exists():
         raise FileExistsError(path)
     write_private_file(path, hasher.spec + "\n")
+
+
+def replace_key(data_dir: Path, hasher: ContactHasher, *, keep_as: str) -> Path:
+    """Make ``hasher`` the data directory's key, keeping the one it replaces beside it as
+    ``contact.key.<keep_as>`` (tokens recorded under it can be matched only with it). The
+    swap is atomic: at every instant the key file holds the old key or the new one."""
+    path = key_path(data_dir)
+    kept = path.with_name(f"{path.name}.{keep_as}")
+    if kept.exists():
+        raise FileExistsError(kept)
+    os.link(path, kept)
+    fresh = path.with_name(f"{path.name}.new")
+    write_private_file(fresh, hasher.spec + "\n")
+    os.replace(fresh, path)
+    return kept
 
 
 def read_key(data_dir: Path) -> ContactHasher | None:

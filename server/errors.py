@@ -23,7 +23,9 @@
     │   ├── WindowBusy        409  window_busy        the window still has a ticket being served
     │   ├── UsernameTaken     409  username_taken     the user name belongs to someone (or did)
     │   ├── TooEarlyToCheckIn 409  too_early_to_check_in  an appointment's check-in is not open yet
-    │   └── TooLateToCheckIn  409  too_late_to_check_in   an appointment's check-in has closed
+    │   ├── TooLateToCheckIn  409  too_late_to_check_in   an appointment's check-in has closed
+    │   ├── StoreMismatch     409  store_mismatch     an enrollment code issued for another store
+    │   └── TimeZoneMismatch  409  time_zone_mismatch a node and central disagree on its time zone
     ├── TooManyAttempts       429  too_many_attempts  too many failed logins; wait
     ├── Busy                  429  busy               too much expensive work queued; retry
     └── StorageError          503  storage_unavailable the database failed; retry
@@ -144,6 +146,14 @@ class TooEarlyToCheckIn(Conflict):
 
 class TooLateToCheckIn(Conflict):
     code, title = "too_late_to_check_in", "Too late to check in"
+
+
+class StoreMismatch(Conflict):
+    code, title = "store_mismatch", "Enrollment code of another store"
+
+
+class TimeZoneMismatch(Conflict):
+    code, title = "time_zone_mismatch", "Time zones differ"
 
 
 class IdempotencyMismatch(HallsyncError):

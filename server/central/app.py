@@ -102,6 +102,8 @@ async def enroll(request: Request[Any, Any, State], data: JSONBody[EnrollIn]) ->
             restore=data.restore,
             contact_key=c.secrets.contact_key.spec,
             now=c.clock(),
+            store_id=data.store_id,
+            tz=data.tz,
         )
     log.info("store %s enrolled (restore=%s)", out.store_id, data.restore)
     return out

@@ -30,6 +30,8 @@ from server.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    StoreMismatch,
+    TimeZoneMismatch,
     Unauthorized,
     ValidationFailed,
 )
@@ -123,13 +125,25 @@ async def issue_code(conn: AsyncConnection, store_id: str, *, now: datetime) -> 
 
 
 async def enroll(
-    conn: AsyncConnection, code: str, *, restore: bool, contact_key: str, now: datetime
+    conn: AsyncConnection,
+    code: str,
+    *,
+    restore: bool,
+    contact_key: str,
+    now: datetime,
+    store_id: str | None = None,
+    tz: str | None = None,
 ) -> EnrollOut:
     """Trade a one-time code for the store's credential; the store becomes ``active``. The
     answer carries ``contact_key``, the chain's contact key spec.
 
     A node that is not restoring may not take over a store whose events central already holds:
     it would start its log at seq 1 again and its new events would be taken for replays.
+
+    An existing node (a standalone node enrolling later, its history to upload from seq 1)
+    says which store it is (``store_id``) and its time zone (``tz``): a code of another store,
+    or a store registered in another time zone, is refused. Every refusal raises inside the
+    caller's transaction, so the code stays unused.
     """
     used = (
         await conn.execute(
@@ -150,6 +164,17 @@ async def enroll(
         raise NotFound(f"no store {used}")
     if store.status == "revoked":
         raise Forbidden(f"store {used} is revoked", store_id=used)
+    if store_id is not None and store_id != used:
+        raise StoreMismatch(
+            f"this enrollment code is for store {used}, and this node is store {store_id}",
+            store_id=used,
+        )
+    if tz is not None and tz != store.tz:
+        raise TimeZoneMismatch(
+            f"central registered store {used} in time zone {store.tz}, and this node keeps "
+            f"{tz}; make them the same before enrolling",
+            store_id=used,
+        )
     if store.high_water > 0 and not restore:
         raise Conflict(
             f"central already holds {store.high_water} events of store {used}; a replaced node "

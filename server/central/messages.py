@@ -27,6 +27,12 @@ class EnrollIn(msgspec.Struct, kw_only=True):
     """The one-time enrollment code printed by ``hallsync central enroll-store``."""
     restore: bool = False
     """True when a replaced node will rebuild its log from central (``/api/v1/restore``)."""
+    store_id: StoreCode | None = None
+    """The store an existing node already is (a standalone node enrolling later): a code
+    issued for another store is refused, and stays unused."""
+    tz: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    """The existing node's time zone: it must be the one central registered for the store, or
+    the two would disagree on where a business day ends."""
 
 
 class EnrollOut(msgspec.Struct, kw_only=True):

@@ -145,7 +145,7 @@ def create_app(
         syncer = SyncService(
             writer,
             node.reader,
-            enrollment,
+            (sync_settings or SyncSettings()).address(enrollment),
             settings=sync_settings,
             observers=[roster.on_commit, board.on_commit],
         )

@@ -112,11 +112,20 @@ class SyncSettings:
 
     mode: SyncMode = "continuous"
     window: str = "01:00-05:00"
+    central_url: str | None = None
+    """``HALLSYNC_CENTRAL_URL``: sync with central at this address instead of the one the node
+    keeps (e.g. every node of a deployment pointed at a load balancer by its environment);
+    ``hallsync store set-central`` changes the kept one."""
 
     def __post_init__(self) -> None:
         if self.mode not in ("continuous", "window", "both", "off"):
             raise ValueError(f"HALLSYNC_SYNC_MODE: {self.mode!r} is not continuous|window|both|off")
         SyncWindow.parse(self.window)
+        if self.central_url is not None:
+            try:
+                ws_url(self.central_url)
+            except ValueError as exc:
+                raise ValueError(f"HALLSYNC_CENTRAL_URL: {exc}") from None
 
     @classmethod
     def from_env(cls) -> SyncSettings:
@@ -124,7 +133,14 @@ class SyncSettings:
         return cls(
             mode=cast(SyncMode, mode),
             window=os.environ.get("HALLSYNC_SYNC_WINDOW", "01:00-05:00"),
+            central_url=os.environ.get("HALLSYNC_CENTRAL_URL", "").strip() or None,
         )
+
+    def address(self, enrollment: Enrollment) -> Enrollment:
+        """``enrollment`` at the address these settings name, if they name one."""
+        if self.central_url is None:
+            return enrollment
+        return Enrollment(ws_url(self.central_url), enrollment.credential)
 
     def schedule(self, tz: str) -> Schedule:
         if self.mode == "off":

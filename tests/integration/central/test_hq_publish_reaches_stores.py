@@ -31,7 +31,8 @@ from server.central.app import create_app as create_central
 from server.central.node import read_secrets
 from server.store.app import create_app as create_store
 from server.store.db import Reader
-from server.store.node import init_enrolled, open_store
+from server.store.enrollment import init_enrolled
+from server.store.node import open_store
 from server.store.sync_service import SyncService, read_enrollment
 from server.store.writer import Writer
 from sync.store_ws import SyncOptions

@@ -48,7 +48,8 @@ from server.domain.context import Ctx
 from server.passwords import hash_password
 from server.store.app import create_app
 from server.store.db import Reader
-from server.store.node import CentralUnreachable, init_enrolled, open_store
+from server.store.enrollment import CentralUnreachable, init_enrolled
+from server.store.node import open_store
 from server.store.sync_service import (
     META_CENTRAL_URL,
     META_CREDENTIAL,
@@ -832,3 +833,39 @@ def test_restore_from_the_command_line(
     restored = Harness(replacement)
     assert local_log(restored) == central.events
     restored.engine.dispose()
+
+
+def test_set_central_refuses_an_address_that_holds_more_of_the_log(tmp_path: Path) -> None:
+    """A central holding more of the store's log than the node has is not this node's central
+    (or the node was restored from an old copy): syncing with it would lose events."""
+    from server.store.enrollment import set_central
+    from server.store.node import init_store
+
+    data = tmp_path / "node"
+    meta = {META_CENTRAL_URL: "ws://old:8000", META_CREDENTIAL: CREDENTIAL}
+    init_store(
+        data, store_id=STORE_ID, name="n", region="east", tz="Asia/Shanghai",
+        manager=MANAGER, manager_password=MANAGER_PASSWORD, contact_key=CONTACT_KEY, meta=meta,
+    )  # fmt: skip
+
+    def central(high_water: int) -> Any:
+        import httpx
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            assert request.headers["Authorization"] == f"Bearer {CREDENTIAL}"
+            page = {"events": [], "next_after": None, "high_water": high_water}
+            return httpx.Response(200, content=msgspec.msgpack.encode(page))
+
+        return httpx.MockTransport(answer)
+
+    with pytest.raises(Exception, match="holds 999 events of store") as refused:
+        set_central(data, "ws://new:8000", transport=central(999))
+    assert refused.value.code == "central_refused"  # type: ignore[attr-defined]
+    assert set_central(data, "wss://new:8443", transport=central(1)) == 1
+    engine = open_store(data).engine
+    with engine.connect() as conn:
+        url = conn.execute(
+            sa.select(node_meta.c.value).where(node_meta.c.key == META_CENTRAL_URL)
+        ).scalar()
+    engine.dispose()
+    assert url == "wss://new:8443"
