@@ -77,15 +77,15 @@ def ops(draw: Any) -> tuple[Any, ...]:
     store_id, k = draw(keys)
     key = {"store_id": store_id, "k": k}
     if kind == "update":
-        sets = {}
+        changes: dict[str, Any] = {}
         for column, values in (("name", names), ("at", instants), ("tags", tags)):
             if draw(st.booleans()):
-                sets[column] = draw(values)
-        inc = {"n": draw(st.integers(-2, 2))} if draw(st.booleans()) else {}
+                changes[column] = draw(values)
+        adds = {"n": draw(st.integers(-2, 2))} if draw(st.booleans()) else {}
         if draw(st.booleans()):
-            sets["n"] = draw(counts)
-            inc = {}
-        return ("update", key, sets, inc)
+            changes["n"] = draw(counts)
+            adds = {}
+        return ("update", key, changes, adds)
     return (kind, key)
 
 
