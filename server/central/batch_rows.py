@@ -276,9 +276,12 @@ class BatchRows:
         """An ``insert`` of a row not read, then deleted: the database must not have had it
         (the INSERT that checks it is never sent)."""
         unchecked = [k for k, e in entries.items() if e.assumed_absent and e.value is None]
-        if unchecked and self.conn.execute(
-            sa.select(sa.literal(1)).where(_keys_in(table, unchecked)).limit(1)
-        ).first():
+        if (
+            unchecked
+            and self.conn.execute(
+                sa.select(sa.literal(1)).where(_keys_in(table, unchecked)).limit(1)
+            ).first()
+        ):
             raise DuplicateRow(f"{table.name}: a row with this key exists")
 
     def _send_deletes(self, table: sa.Table, keys: list[Key]) -> None:
