@@ -44,7 +44,17 @@ from server.hashing import HashPool, shared_pool
 from server.passwords import verify_password
 
 U = TypeVar("U")
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+LOGIN_RECORDS_NOTHING = "logging in records nothing; a retry logs in again"
+"""What a retried login does, as the API documents say (``Idempotency-Key`` is not used)."""
+PASSWORD_CHANGED_ONCE = (
+    "the answer holds a new token, which is kept nowhere for a replay; once the change is made, "
+    "the token that sent it is refused (401), so a retry cannot make it twice: log in with the "
+    "new password"
+)
+"""What a retried change of one's own password does, as the API documents say."""
 
 
 @dataclass(frozen=True)

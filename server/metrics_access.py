@@ -23,6 +23,11 @@ from litestar.handlers import BaseRouteHandler
 from server.errors import Unauthorized
 
 MIN_TOKEN_CHARS = 16
+SCRAPER = (
+    "No login needed, unless `HALLSYNC_METRICS_TOKEN` is set: then only the metrics token, "
+    "as `Authorization: Bearer <token>`."
+)
+"""Who may read ``/metrics``, as the API documents say it."""
 
 
 def check_token(token: str | None) -> str | None:

@@ -20,13 +20,12 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from schema.api.common import FieldError, Problem
+from schema.api.common import PROBLEM_JSON, FieldError, Problem
+from schema.api.common import PROBLEM_TYPE_BASE as TYPE_BASE
 from server.errors import HallsyncError
 
 log = logging.getLogger(__name__)
 
-PROBLEM_JSON = "application/problem+json"
-TYPE_BASE = "https://hallsync.dev/problems/"
 
 _LITESTAR_CODES = {
     400: "bad_request",
@@ -37,6 +36,7 @@ _LITESTAR_CODES = {
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    426: "upgrade_required",
     429: "too_many_requests",
     503: "service_unavailable",
 }

@@ -16,6 +16,8 @@ later). Nothing is shared between connections, so one store's failure never touc
 
 Storage is reached only through ``SyncStorage`` (central's database implements it in
 ``server.central.storage``), so this module imports no SQL and nothing from ``server``.
+``PROTOCOL`` describes the websocket for central's OpenAPI document, from the frames and errors
+themselves.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import contextlib
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from http import HTTPStatus
+from typing import Any, Protocol, get_args
 
 import anyio
 import msgspec
@@ -33,8 +36,10 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.handlers import WebsocketRouteHandler
 from litestar.types import WebSocketResponseBodyEvent, WebSocketResponseStartEvent
 
+from schema.api.common import PROBLEM_JSON, PROBLEM_TYPE_BASE, Problem
 from schema.events import SCHEMA_VERSION
 from sync.errors import (
+    BY_CODE,
     FrameTooLarge,
     ProtocolViolation,
     SyncError,
@@ -44,6 +49,7 @@ from sync.errors import (
 )
 from sync.frames import (
     MAX_FRAME,
+    ClientFrame,
     HqBatch,
     HqItem,
     Push,
@@ -56,7 +62,7 @@ from sync.wakeup import StoreWakeups, Wakeup
 
 log = logging.getLogger(__name__)
 
-"""Largest frame accepted, in bytes; a Push is at most 512 KiB, so this is generous."""
+SYNC_PATH = "/sync/v1"
 DENIAL = "websocket.http.response"
 """ASGI extension letting a refused upgrade be answered with a plain HTTP status."""
 
@@ -115,7 +121,7 @@ def sync_route(
     *,
     authenticate: Authenticate,
     storage: SyncStorage,
-    path: str = "/sync/v1",
+    path: str = SYNC_PATH,
     schema: int = SCHEMA_VERSION,
     hq_poll: float = 5.0,
     max_frame: int = MAX_FRAME,
@@ -166,17 +172,27 @@ def sync_route(
 
 
 async def _refuse(socket: WebSocket[Any, Any, Any], status: int, error: SyncError) -> None:
-    """Refuse the upgrade: an HTTP status where the server supports it, else a close code."""
+    """Refuse the upgrade: an HTTP status with problem details, as every REST error of central,
+    where the server supports it; else a close code."""
     await socket.receive()  # websocket.connect
     if DENIAL in (socket.scope.get("extensions") or {}):
         start: WebSocketResponseStartEvent = {
             "type": "websocket.http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json")],
+            "headers": [(b"content-type", PROBLEM_JSON.encode())],
         }
+        problem = Problem(
+            type=PROBLEM_TYPE_BASE + error.code,
+            title=HTTPStatus(status).phrase,
+            status=status,
+            detail=error.message,
+            code=error.code,
+            retryable=error.retryable,
+            instance=socket.url.path,
+        )
         body: WebSocketResponseBodyEvent = {
             "type": "websocket.http.response.body",
-            "body": msgspec.json.encode({"code": error.code, "detail": error.message}),
+            "body": msgspec.json.encode(problem),
             "more_body": False,
         }
         await socket.send(start)
@@ -394,3 +410,51 @@ class _Connection:
                 await self.socket.send_bytes(encode(frame))
         except (WebSocketDisconnect, RuntimeError, OSError):
             self.session.receive_disconnect()
+
+
+def _frames(union: Any) -> str:
+    """One line per frame type of ``union``: its tag, fields and what it means."""
+    lines = []
+    for frame in get_args(union):
+        fields = ", ".join(f.name for f in msgspec.structs.fields(frame))
+        meaning = (frame.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+        meaning = meaning.replace("``", "`")  # reStructuredText to Markdown
+        lines.append(f"- `{frame.__struct_config__.tag}` ({fields}): {meaning}")
+    return "\n".join(lines)
+
+
+def _close_codes() -> str:
+    return "\n".join(
+        f"- {error.close_code} `{error.code}`{' (reconnect later)' if error.retryable else ''}"
+        for error in BY_CODE.values()
+    )
+
+
+PROTOCOL = f"""The sync websocket of store nodes: this GET stands for its upgrade request
+(Litestar leaves websockets out of OpenAPI). Sent without `Upgrade: websocket`, it answers 426.
+
+**Authentication.** `Authorization: Bearer <credential>`, the store's sync credential from
+`POST /api/v1/enroll`. An unknown or revoked credential refuses the upgrade with 401, and 503
+when central cannot check credentials now: problem details where the server can answer a
+websocket upgrade with an HTTP status, else a close code (4001, 1013) before any frame. A
+credential revoked or replaced while connected closes the socket with 4001.
+
+**Frames.** Binary messages, each one msgpack map whose `t` names its type, at most
+{MAX_FRAME // (1024 * 1024)} MiB (a text message or a larger one closes the connection). The
+store opens with `hello`, naming its protocol and event schema versions (central accepts its own
+and the previous ones); central answers `welcome` with where the upload resumes. The store then
+pushes its events in `seq` order (each event the msgpack bytes it logged) and central acks the
+highest contiguous `seq` it holds durably, or asks for a resend from a gap. Central sends the HQ
+events addressed to the store in `hq_batch` frames (`items`: `[cursor, event]` pairs), which
+the store acks with `hq_ack` once applied. Unknown fields are ignored.
+
+Store to central:
+{_frames(ClientFrame)}
+
+Central to store:
+{_frames(ServerFrame)}
+
+**Closing.** Either side may send `error` and close; the close code says why:
+{_close_codes()}
+"""
+"""The websocket as central's OpenAPI document describes it (Markdown)."""

@@ -38,6 +38,12 @@ class FieldError(msgspec.Struct, kw_only=True):
     message: str
 
 
+PROBLEM_JSON = "application/problem+json"
+"""Media type of ``Problem``: every error answer of the REST APIs, and a refused sync upgrade."""
+PROBLEM_TYPE_BASE = "https://hallsync.dev/problems/"
+"""A problem's ``type`` is this followed by its ``code``."""
+
+
 class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     """RFC 9457 problem details, with hallsync's stable ``code`` and ``retryable``."""
 

@@ -17,11 +17,20 @@ import anyio
 import msgspec
 from litestar import Litestar, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.exceptions import ClientException
 from litestar.params import JSONBody, QueryParameter
 from litestar.plugins.prometheus import PrometheusConfig
+from litestar.status_codes import HTTP_426_UPGRADE_REQUIRED
 from prometheus_client import REGISTRY, generate_latest
 
-from server.api_contract import ContractRequest, contract_plugins, problems
+from server.api_contract import (
+    ContractRequest,
+    contract_plugins,
+    key_not_used,
+    open_with,
+    problems,
+    websocket_upgrade,
+)
 from server.api_docs import docs_assets, docs_config
 from server.central import db, enrollment, hq_api, hq_publish_api, hq_users_api, metrics
 from server.central.context import Central, central
@@ -33,9 +42,9 @@ from server.central.storage import CentralStorage
 from server.errors import Unauthorized
 from server.inputs import check_request_text
 from server.logins import LoginGate
-from server.metrics_access import check_token, scraper_guard
+from server.metrics_access import SCRAPER, check_token, scraper_guard
 from server.problems import EXCEPTION_HANDLERS
-from sync.central_ws import sync_route
+from sync.central_ws import PROTOCOL, SYNC_PATH, sync_route
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +60,10 @@ PUBLIC_PATHS = [
     "^/api/v1/hq/auth/login",
     "^/sync",
 ]
+STORE_CREDENTIAL = (
+    "No staff login: the store's sync credential from enrollment, as "
+    "`Authorization: Bearer <credential>`."
+)
 
 
 @get("/health", tags=["ops"], sync_to_thread=False)
@@ -73,6 +86,7 @@ async def ready(request: Request[Any, Any, State]) -> dict[str, str]:
     media_type="text/plain; version=0.0.4",
     guards=[scraper_guard],
     responses=problems(401),
+    opt=open_with(SCRAPER),
 )
 async def prometheus(request: Request[Any, Any, State]) -> bytes:
     """Prometheus metrics: this replica's counters and request latencies; with the metrics
@@ -90,6 +104,14 @@ async def prometheus(request: Request[Any, Any, State]) -> bytes:
     status_code=200,
     security=[],
     responses=problems(401, 403, 404, 409),
+    opt={
+        **open_with("No login needed: the one-time enrollment code in the body is the credential."),
+        **key_not_used(
+            "central keeps only a hash of the credential it answers with, so it cannot answer "
+            "a retry with it; a retry of a used code is refused with 401: have HQ issue a new "
+            "code and enroll with that"
+        ),
+    },
 )
 async def enroll(request: Request[Any, Any, State], data: JSONBody[EnrollIn]) -> EnrollOut:
     """Trade a one-time enrollment code for the store's sync credential and the chain's contact
@@ -109,7 +131,13 @@ async def enroll(request: Request[Any, Any, State], data: JSONBody[EnrollIn]) ->
     return out
 
 
-@get("/api/v1/restore/events", tags=["sync"], security=[], responses=problems(401))
+@get(
+    "/api/v1/restore/events",
+    tags=["sync"],
+    security=[],
+    responses=problems(401),
+    opt=open_with(STORE_CREDENTIAL),
+)
 async def restore_events(
     request: Request[Any, Any, State],
     after: Annotated[int, QueryParameter(ge=0, description="last seq the node already has")] = 0,
@@ -129,6 +157,26 @@ async def restore_events(
             raise Unauthorized("unknown or revoked store credential")
         page = await restore_page(conn, store.store_id, after=after, limit=limit)
     return Response(content=msgspec.msgpack.encode(page), media_type=MSGPACK)
+
+
+@get(
+    SYNC_PATH,
+    tags=["sync"],
+    summary="Sync websocket",
+    description=PROTOCOL,
+    security=[],
+    opt={**websocket_upgrade(), **open_with(STORE_CREDENTIAL)},
+    sync_to_thread=False,
+)
+def sync_without_upgrade() -> None:
+    """Where a plain GET of the sync websocket's path is told to upgrade: what a proxy that
+    drops the websocket upgrade (or a browser) sees. The OpenAPI document describes the
+    websocket with this operation (Litestar leaves websockets out)."""
+    raise ClientException(
+        status_code=HTTP_426_UPGRADE_REQUIRED,
+        detail=f"{SYNC_PATH} is the sync websocket: connect with Upgrade: websocket",
+        headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+    )
 
 
 def create_app(
@@ -169,6 +217,7 @@ def create_app(
             await engine.dispose()
 
     sync = sync_route(
+        path=SYNC_PATH,
         authenticate=storage.authenticate,
         storage=storage,
         hq_poll=hq_poll,
@@ -184,6 +233,7 @@ def create_app(
             enroll,
             restore_events,
             sync,
+            sync_without_upgrade,
             *hq_api.ROUTES,
             *hq_publish_api.ROUTES,
             *hq_users_api.ROUTES,

@@ -18,7 +18,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from schema.api.common import Page
 from schema.api.kpis import StoreKpisOut
 from schema.tables.sync import central_quarantine, central_stores
-from server.api_contract import problems
+from server.api_contract import key_not_used, problems
 from server.central import db, enrollment, metrics, quarantine
 from server.central.context import central
 from server.central.hq_auth import ADMIN, ANY_HQ_ROLE, TOKEN_TTL, HqUser, find_login
@@ -35,6 +35,7 @@ from server.central.messages import (
 from server.domain.kpis import store_kpis
 from server.domain.paging import MAX_LIMIT, paginate
 from server.errors import Forbidden, NotFound
+from server.logins import LOGIN_RECORDS_NOTHING
 
 HqRequest = Request[HqUser, Any, State]
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
@@ -77,7 +78,13 @@ class HqAuthController(Controller):
     path = "/api/v1/hq/auth"
     tags = ["hq"]
 
-    @post("/login", status_code=200, security=[], responses=problems(401, 429))
+    @post(
+        "/login",
+        status_code=200,
+        security=[],
+        responses=problems(401, 429),
+        opt=key_not_used(LOGIN_RECORDS_NOTHING),
+    )
     async def login(
         self, request: Request[Any, Any, State], data: JSONBody[HqLoginIn]
     ) -> HqLoginOut:
@@ -173,7 +180,14 @@ class HqStoresController(Controller):
             ),
         )
 
-    @post("/quarantine/replay", guards=[ADMIN], status_code=200)
+    @post(
+        "/quarantine/replay",
+        guards=[ADMIN],
+        status_code=200,
+        opt=key_not_used(
+            "a replay takes up only entries not replayed yet, so a retry replays none twice"
+        ),
+    )
     async def replay_quarantine(
         self,
         request: HqRequest,
@@ -202,7 +216,12 @@ class HqStoresController(Controller):
         metrics.EVENTS_INGESTED.inc(out.applied)
         return out
 
-    @post("/quarantine/{quarantine_id:int}/replay", guards=[ADMIN], status_code=200)
+    @post(
+        "/quarantine/{quarantine_id:int}/replay",
+        guards=[ADMIN],
+        status_code=200,
+        opt=key_not_used("a retry answers `replayed_before` and changes nothing"),
+    )
     async def replay_quarantined_event(
         self, request: HqRequest, quarantine_id: FromPath[int]
     ) -> QuarantineReplayed:
@@ -244,7 +263,16 @@ class HqStoresController(Controller):
                     f"store {store_id} has not synced its set-up yet", store_id=store_id
                 ) from None
 
-    @post("/stores", guards=[ADMIN], status_code=201)
+    @post(
+        "/stores",
+        guards=[ADMIN],
+        status_code=201,
+        opt=key_not_used(
+            "central keeps only a hash of the enrollment code, so it cannot answer a retry "
+            "with it; a retry is refused with 409 (the store exists) and adds nothing: get a "
+            "new code with `POST /api/v1/hq/stores/{store_id}/enrollment-code`"
+        ),
+    )
     async def create_store(self, request: HqRequest, data: JSONBody[StoreIn]) -> EnrollmentCode:
         """Register a store and get its one-time enrollment code (admin)."""
         _scope(request.user, data.region)
@@ -255,7 +283,15 @@ class HqStoresController(Controller):
             )
             return await enrollment.issue_code(conn, data.store_id, now=c.clock())
 
-    @post("/stores/{store_id:str}/enrollment-code", guards=[ADMIN], status_code=201)
+    @post(
+        "/stores/{store_id:str}/enrollment-code",
+        guards=[ADMIN],
+        status_code=201,
+        opt=key_not_used(
+            "each call issues a new code and retires the older ones, so after a retry one code "
+            "works: the last one answered"
+        ),
+    )
     async def new_code(self, request: HqRequest, store_id: FromPath[str]) -> EnrollmentCode:
         """A new one-time code for a store, e.g. for a replaced node (admin). Older unused codes
         stop working."""
@@ -264,7 +300,12 @@ class HqStoresController(Controller):
             await self._visible(conn, request.user, store_id)
             return await enrollment.issue_code(conn, store_id, now=c.clock())
 
-    @post("/stores/{store_id:str}/revoke", guards=[ADMIN], status_code=200)
+    @post(
+        "/stores/{store_id:str}/revoke",
+        guards=[ADMIN],
+        status_code=200,
+        opt=key_not_used("revoking a revoked store changes nothing; a retry answers the same"),
+    )
     async def revoke(self, request: HqRequest, store_id: FromPath[str]) -> StoreSyncStatus:
         """Lock a store out of sync and restore for good (admin)."""
         c = central(request)

@@ -25,6 +25,7 @@ from schema.tables.sync import central_stores, hq_users
 from server import tokens
 from server.central import db
 from server.errors import Conflict, Forbidden, PasswordChangeRequired, ValidationFailed
+from server.guards import RoleGuard
 
 TOKEN_TTL = timedelta(hours=12)
 ROLES = ("admin", "ops", "analyst", "auditor")
@@ -145,26 +146,52 @@ def make_hq_jwt_auth(
     )
 
 
-def requires(*roles: str) -> Any:
-    """A guard admitting only the given HQ roles (an admin is always admitted), and only once
-    the user has chosen their own password."""
-    allowed = frozenset((*roles, "admin"))
+@dataclass(frozen=True)
+class HqRoles(RoleGuard):
+    """A guard admitting HQ users of the given roles (``requires``): only once they have
+    chosen their own password (unless ``before_own_password``), and only an admin over every
+    region when ``every_region``."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _h: BaseRouteHandler) -> None:
+    before_own_password: bool = False
+    """Admit a user who must still change the password an admin set (their own account)."""
+    every_region: bool = False
+    """Refuse a region-scoped user."""
+
+    def __call__(
+        self, connection: ASGIConnection[Any, Any, Any, Any], _h: BaseRouteHandler
+    ) -> None:
         user: HqUser = connection.user
-        if user.must_change_password:
+        if user.must_change_password and not self.before_own_password:
             raise PasswordChangeRequired(
                 "an admin set your password: choose your own first (POST /api/v1/hq/auth/password)"
             )
-        if user.role not in allowed:
+        if user.role not in self.roles:
             raise Forbidden(
-                f"role {user.role!r} may not do this; needs one of {sorted(allowed)}",
+                f"role {user.role!r} may not do this; needs one of {sorted(self.roles)}",
                 role=user.role,
             )
+        if self.every_region and user.regions:
+            raise Forbidden(
+                "only admins over every region manage HQ users (an account may span regions)",
+                regions=list(user.regions),
+            )
 
-    guard.__name__ = "requires_" + "_".join(sorted(allowed))
-    return guard
+
+def requires(*roles: str) -> HqRoles:
+    """A guard admitting only the given HQ roles (an admin is always admitted), and only once
+    the user has chosen their own password."""
+    allowed = {*roles, "admin"}
+    return HqRoles(tuple(r for r in ROLES if r in allowed))
 
 
 ANY_HQ_ROLE = requires(*ROLES)
 ADMIN = requires()
+CHAIN_ADMIN = HqRoles(("admin",), note="over every region", every_region=True)
+"""Who manages HQ users: an admin whose regions are every region (an account may span
+regions, so a region-scoped admin could otherwise hand out access beyond their own)."""
+OWN_ACCOUNT = HqRoles(
+    ROLES,
+    note="any HQ user, even one who must still choose their own password",
+    before_own_password=True,
+)
+"""Any logged-in HQ user, on their own account."""

@@ -37,7 +37,6 @@ from sync.clock import HybridClock
 
 E = TypeVar("E", bound=Event)
 
-REPLAYED_HEADER = "Idempotent-Replayed"
 HQ_STORE_ID = "*"
 HQ_DEVICE = "hq"
 

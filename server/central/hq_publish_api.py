@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema.api.common import Page
@@ -33,6 +33,7 @@ from schema.events import Event
 from schema.events.inventory import ItemDefined, ItemPriceChanged
 from schema.events.store import StaffAdded, StaffDeactivated, StaffRoleChanged, StoreRulesSet
 from server import idempotency
+from server.api_contract import key_replays
 from server.central import db, hq_checks, hq_log, hq_publish
 from server.central.context import central
 from server.central.hq_api import HqRequest, Limit, Offset
@@ -45,13 +46,10 @@ log = logging.getLogger(__name__)
 PUBLISHERS = requires("ops")
 """Who may publish: ops and admins (``requires`` always admits admins)."""
 
-IDEMPOTENCY_KEY = HeaderParameter(
-    name=idempotency.HEADER,
-    required=False,
-    description="Any unique string (e.g. a UUID): a retry with the same key and body answers "
-    "with the event the first attempt published instead of publishing another.",
+REPLAYS = key_replays(
+    "the event the first attempt published, as it is now (201), instead of publishing another"
 )
-IdempotencyKey = Annotated[str | None, IDEMPOTENCY_KEY]
+"""What a retried publish with the same ``Idempotency-Key`` gets (every publish honours it)."""
 
 Check = Callable[[AsyncConnection, Addressee], Awaitable[None]]
 """Raises when the publish must not happen (runs in the publish's transaction)."""
@@ -64,19 +62,18 @@ async def _publish(
     payload: dict[str, Any],
     *,
     subject: str | None,
-    key: str | None,
     check: Check | None = None,
 ) -> Response[PublishedEvent]:
     """Check, stamp and append one HQ event in one transaction; 201 with what was published
     (``Idempotent-Replayed: true`` when a retry found its first attempt's event)."""
     c = central(request)
     user = request.user
-    idem = await hq_publish.idempotency_of(request, key)
+    idem = await hq_publish.idempotency_of(request, request.headers.get(idempotency.HEADER))
     async with db.write(c.engine) as conn:
         await hq_log.lock(conn)  # held to commit: one publish at a time, keys checked under it
         earlier = await hq_publish.replay(conn, user, idem)
         if earlier is not None:
-            return Response(earlier, status_code=201, headers={hq_publish.REPLAYED_HEADER: "true"})
+            return Response(earlier, status_code=201, headers={idempotency.REPLAYED: "true"})
         to = await hq_publish.resolve(conn, user, data)
         if check is not None:
             await check(conn, to)
@@ -105,12 +102,11 @@ class HqCatalogController(Controller):
     path = "/api/v1/hq/catalog"
     tags = ["hq publishing"]
 
-    @post("/items", guards=[PUBLISHERS])
+    @post("/items", guards=[PUBLISHERS], opt=REPLAYS)
     async def define_item(
         self,
         request: HqRequest,
         data: JSONBody[CatalogItemIn],
-        idempotency_key: IdempotencyKey = None,
     ) -> Response[PublishedEvent]:
         """Define an item in the addressed stores' catalogs, or redefine it with all its fields
         (ops, admin). Publishes ``item.defined``. Refused (409) when the item is serialised
@@ -133,17 +129,15 @@ class HqCatalogController(Controller):
                 "active": data.active,
             },
             subject=data.sku,
-            key=idempotency_key,
             check=check,
         )
 
-    @post("/items/{sku:str}/price", guards=[PUBLISHERS])
+    @post("/items/{sku:str}/price", guards=[PUBLISHERS], opt=REPLAYS)
     async def change_price(
         self,
         request: HqRequest,
         sku: FromPath[str],
         data: JSONBody[PriceIn],
-        idempotency_key: IdempotencyKey = None,
     ) -> Response[PublishedEvent]:
         """Change an item's list price in the addressed stores (ops, admin). Publishes
         ``item.price_changed``; a store without the item ignores it. 404 when neither HQ's
@@ -158,7 +152,6 @@ class HqCatalogController(Controller):
             ItemPriceChanged,
             {"sku": sku, "unit_price_cents": data.unit_price_cents},
             subject=sku,
-            key=idempotency_key,
             check=check,
         )
 
@@ -167,12 +160,11 @@ class HqRosterController(Controller):
     path = "/api/v1/hq/roster"
     tags = ["hq publishing"]
 
-    @post("/", guards=[PUBLISHERS])
+    @post("/", guards=[PUBLISHERS], opt=REPLAYS)
     async def add_staff(
         self,
         request: HqRequest,
         data: JSONBody[RosterStaffIn],
-        idempotency_key: IdempotencyKey = None,
     ) -> Response[PublishedEvent]:
         """Put a staff member on the addressed stores' rosters (ops, admin). Publishes
         ``staff.added`` with a user id derived from the user name, so adding them again (to
@@ -197,17 +189,15 @@ class HqRosterController(Controller):
                 "role": data.role,
             },
             subject=data.username,
-            key=idempotency_key,
             check=check,
         )
 
-    @post("/{username:str}/role", guards=[PUBLISHERS])
+    @post("/{username:str}/role", guards=[PUBLISHERS], opt=REPLAYS)
     async def change_role(
         self,
         request: HqRequest,
         username: FromPath[str],
         data: JSONBody[RosterRoleIn],
-        idempotency_key: IdempotencyKey = None,
     ) -> Response[PublishedEvent]:
         """Change the role of a staff member HQ added, in the addressed stores (ops, admin).
         Publishes ``staff.role_changed``. 404 for a user name HQ never added."""
@@ -221,17 +211,15 @@ class HqRosterController(Controller):
             StaffRoleChanged,
             {"user_id": hq_checks.hq_staff_id(username), "role": data.role},
             subject=username,
-            key=idempotency_key,
             check=check,
         )
 
-    @post("/{username:str}/deactivate", guards=[PUBLISHERS])
+    @post("/{username:str}/deactivate", guards=[PUBLISHERS], opt=REPLAYS)
     async def deactivate(
         self,
         request: HqRequest,
         username: FromPath[str],
         data: JSONBody[RosterLeaveIn],
-        idempotency_key: IdempotencyKey = None,
     ) -> Response[PublishedEvent]:
         """Take a staff member HQ added off the addressed stores' active roster (离职; ops,
         admin): they can no longer log in there. Publishes ``staff.deactivated``. 404 for a
@@ -246,7 +234,6 @@ class HqRosterController(Controller):
             StaffDeactivated,
             {"user_id": hq_checks.hq_staff_id(username)},
             subject=username,
-            key=idempotency_key,
             check=check,
         )
 
@@ -255,9 +242,9 @@ class HqRulesController(Controller):
     path = "/api/v1/hq/rules"
     tags = ["hq publishing"]
 
-    @post("/", guards=[PUBLISHERS])
+    @post("/", guards=[PUBLISHERS], opt=REPLAYS)
     async def set_rules(
-        self, request: HqRequest, data: JSONBody[RulesIn], idempotency_key: IdempotencyKey = None
+        self, request: HqRequest, data: JSONBody[RulesIn]
     ) -> Response[PublishedEvent]:
         """Set business hours and complaint SLA hours of the addressed stores (ops, admin);
         rules left out keep each store's value. Publishes ``store.rules_set``, which never
@@ -277,9 +264,7 @@ class HqRulesController(Controller):
         }
         if all(v is None for v in payload.values()):
             raise ValidationFailed("set at least one rule", field="body")
-        return await _publish(
-            request, data, StoreRulesSet, payload, subject=None, key=idempotency_key
-        )
+        return await _publish(request, data, StoreRulesSet, payload, subject=None)
 
 
 class HqPublishedController(Controller):

@@ -10,13 +10,11 @@ tokens, on every replica at once.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, get, patch, post
-from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from schema.api.common import Page
 from schema.api.hq_users import (
@@ -28,39 +26,20 @@ from schema.api.hq_users import (
 )
 from schema.api.store import PasswordChangeIn
 from server import idempotency
-from server.api_contract import problems
+from server.api_contract import key_not_used, key_replays, problems
 from server.central import db, hq_users
 from server.central.context import central
 from server.central.hq_api import HqRequest, Limit, Offset
-from server.central.hq_auth import ADMIN, TOKEN_TTL, HqUser
+from server.central.hq_auth import CHAIN_ADMIN, OWN_ACCOUNT, TOKEN_TTL
 from server.central.messages import HqLoginOut
 from server.domain.paging import paginate
-from server.errors import Forbidden, Unauthorized, ValidationFailed
+from server.errors import Unauthorized, ValidationFailed
+from server.logins import PASSWORD_CHANGED_ONCE
 from server.passwords import hash_password
 
 log = logging.getLogger(__name__)
 
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name=idempotency.HEADER,
-        required=False,
-        description="Any unique string (e.g. a UUID): a retry with the same key and body "
-        "answers with the user the first attempt created instead of a 409.",
-    ),
-]
-
-
-def _chain_admin(connection: ASGIConnection[Any, Any, Any, Any], _h: BaseRouteHandler) -> None:
-    user: HqUser = connection.user
-    if user.regions:
-        raise Forbidden(
-            "only admins over every region manage HQ users (an account may span regions)",
-            regions=list(user.regions),
-        )
-
-
-USER_ADMINS = [ADMIN, _chain_admin]
+USER_ADMINS = [CHAIN_ADMIN]
 """Guards of user management: an admin whose regions are every region."""
 
 
@@ -70,12 +49,18 @@ class HqUsersController(Controller):
     # Guards go on each handler, not the controller: Litestar gives a controller's guards to
     # the OPTIONS handler it adds, which authentication skips, so they would find no user.
 
-    @post("/", guards=USER_ADMINS, status_code=201)
+    @post(
+        "/",
+        guards=USER_ADMINS,
+        status_code=201,
+        opt=key_replays(
+            "the user the first attempt created, as the user is now (201), instead of a 409"
+        ),
+    )
     async def create_user(
         self,
         request: HqRequest,
         data: JSONBody[HqUserIn],
-        idempotency_key: IdempotencyKey = None,
     ) -> Response[HqUserOut]:
         """Create an HQ user with an initial password to hand to them (admin over every
         region). Until they choose their own (``POST /api/v1/hq/auth/password``), every other
@@ -83,6 +68,7 @@ class HqUsersController(Controller):
         region; each region named must have a store on central."""
         c = central(request)
         idem = None
+        idempotency_key = request.headers.get(idempotency.HEADER)
         if idempotency_key is not None:
             # The fingerprint leaves the password out: central keeps no fast hash of it.
             body = msgspec.json.encode(msgspec.structs.replace(data, password=""))
@@ -99,7 +85,7 @@ class HqUsersController(Controller):
                 idempotency=idem,
             )
         if replayed:
-            return Response(out, status_code=201, headers={"Idempotent-Replayed": "true"})
+            return Response(out, status_code=201, headers={idempotency.REPLAYED: "true"})
         log.info("HQ user %s created %s (%s)", request.user.username, out.username, out.role)
         return Response(out, status_code=201)
 
@@ -125,7 +111,11 @@ class HqUsersController(Controller):
         async with db.read(central(request).engine) as conn:
             return await hq_users.get_user(conn, username)
 
-    @patch("/{username:str}", guards=USER_ADMINS)
+    @patch(
+        "/{username:str}",
+        guards=USER_ADMINS,
+        opt=key_not_used("a change sets the values sent, so a retry sets the same values again"),
+    )
     async def update_user(
         self, request: HqRequest, username: FromPath[str], data: JSONBody[HqUserUpdate]
     ) -> HqUserOut:
@@ -137,7 +127,14 @@ class HqUsersController(Controller):
         log.info("HQ user %s changed %s", request.user.username, username)
         return out
 
-    @post("/{username:str}/password", guards=USER_ADMINS, status_code=200)
+    @post(
+        "/{username:str}/password",
+        guards=USER_ADMINS,
+        status_code=200,
+        opt=key_not_used(
+            "a retry sets the same password again, and again ends the user's earlier tokens"
+        ),
+    )
     async def reset_password(
         self, request: HqRequest, username: FromPath[str], data: JSONBody[PasswordResetIn]
     ) -> HqUserOut:
@@ -153,19 +150,25 @@ class HqUsersController(Controller):
 
 class HqAccountController(Controller):
     """What any logged-in HQ user may do with their own account, even before they chose their
-    own password (so no role guard)."""
+    own password."""
 
     path = "/api/v1/hq/auth"
     tags = ["hq"]
 
-    @get("/me")
+    @get("/me", guards=[OWN_ACCOUNT])
     async def me(self, request: HqRequest) -> HqUserOut:
         """The account the token belongs to (``must_change_password`` says whether the user
         must first choose their own password)."""
         async with db.read(central(request).engine) as conn:
             return await hq_users.get_user(conn, request.user.username)
 
-    @post("/password", status_code=200, responses=problems(429))
+    @post(
+        "/password",
+        guards=[OWN_ACCOUNT],
+        status_code=200,
+        responses=problems(429),
+        opt=key_not_used(PASSWORD_CHANGED_ONCE),
+    )
     async def change_password(
         self, request: HqRequest, data: JSONBody[PasswordChangeIn]
     ) -> HqLoginOut:

@@ -18,12 +18,18 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from server.api_contract import ContractRequest, contract_plugins, problems
+from server.api_contract import (
+    ContractRequest,
+    contract_plugins,
+    key_replays,
+    open_with,
+    problems,
+)
 from server.api_docs import docs_assets, docs_config
 from server.errors import StorageError
 from server.inputs import check_request_text
 from server.logins import LoginGate
-from server.metrics_access import check_token, scraper_guard
+from server.metrics_access import SCRAPER, check_token, scraper_guard
 from server.problems import EXCEPTION_HANDLERS
 from server.store.api import complaints, inventory, kpis, ops, queue, shifts, store, sync
 from server.store.api.common import Node, provide_paging
@@ -32,7 +38,7 @@ from server.store.board import QueueBoard
 from server.store.db import Reader
 from server.store.node import open_store
 from server.store.sync_service import SyncService, SyncSettings, read_enrollment
-from server.store.writer import Writer
+from server.store.writer import KEY_TTL, Writer
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +59,7 @@ def health() -> dict[str, str]:
     sync_to_thread=False,
     guards=[scraper_guard],
     responses=problems(401),
+    opt=open_with(SCRAPER),
 )
 def metrics() -> bytes:
     """Prometheus metrics: request counts and latencies (the text exposition format); only for
@@ -186,6 +193,12 @@ def create_app(
         plugins=contract_plugins(PUBLIC_PATHS),
         lifespan=[lifespan],
         dependencies={"paging": Provide(provide_paging, sync_to_thread=False)},
+        # Every write goes through ``submit``, which keeps each key's first answer; the few
+        # that do not say what they do instead.
+        opt=key_replays(
+            "the first attempt's answer, its status and body, and nothing is recorded twice "
+            f"(keys are kept {KEY_TTL.days} days, per staff user)"
+        ),
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=ContractRequest,
         before_request=check_request_text,

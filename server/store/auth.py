@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from schema.events import Event
 from schema.events.store import (
+    ROLES,
     Role,
     StaffAdded,
     StaffDeactivated,
@@ -30,6 +31,7 @@ from schema.events.store import (
 )
 from schema.tables.core import credentials, staff
 from server.errors import Forbidden
+from server.guards import RoleGuard
 from server.tokens import IssuedToken, issued_before
 
 TOKEN_TTL = timedelta(hours=12)
@@ -175,21 +177,26 @@ def make_jwt_auth(
     )
 
 
-def requires(*roles: Role) -> Any:
-    """A guard admitting only the given roles (a manager is always admitted)."""
-    allowed = frozenset((*roles, "manager"))
+@dataclass(frozen=True)
+class StaffRoles(RoleGuard):
+    """A guard admitting staff of the given roles (``requires``)."""
 
-    # Async for the same reason: a sync guard would cost every request a thread hop.
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _h: BaseRouteHandler) -> None:
+    # Async: Litestar runs a sync guard in a worker thread, a hop every request would pay.
+    async def __call__(
+        self, connection: ASGIConnection[Any, Any, Any, Any], _h: BaseRouteHandler
+    ) -> None:
         user: StaffUser = connection.user
-        if user.role not in allowed:
+        if user.role not in self.roles:
             raise Forbidden(
-                f"role {user.role!r} may not do this; needs one of {sorted(allowed)}",
+                f"role {user.role!r} may not do this; needs one of {sorted(self.roles)}",
                 role=user.role,
             )
 
-    guard.__name__ = "requires_" + "_".join(sorted(allowed))
-    return guard
+
+def requires(*roles: Role) -> StaffRoles:
+    """A guard admitting only the given roles (a manager is always admitted)."""
+    allowed = {*roles, "manager"}
+    return StaffRoles(tuple(r for r in ROLES if r in allowed))
 
 
 ALL_ROLES = requires("greeter", "clerk", "tech", "admin")

@@ -28,6 +28,12 @@ DEVICE_HEADER = "X-Device-Id"
 
 AnyRequest = Request[StaffUser, Any, State]
 
+SEARCH_RECORDS_NOTHING = (
+    "a search records nothing (it is a POST only to keep the phone number out of URLs); a "
+    "retry searches again"
+)
+"""What a retried search by phone number does."""
+
 
 @dataclass
 class Node:
@@ -90,7 +96,7 @@ async def submit(
     outcome = await node(request).writer.submit(
         command, actor=user.username, device=device, status_code=status_code, idempotency=idem
     )
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    headers = {idempotency.REPLAYED: "true"} if outcome.replayed else {}
     return Response(
         content=outcome.body,  # type: ignore[arg-type]  # pre-encoded JSON of T
         status_code=outcome.status_code,

@@ -34,10 +34,12 @@ from schema.api.complaints import (
     RespondIn,
 )
 from schema.events.complaints import Category, Channel, ComplaintStatus, EscalationLevel
+from server.api_contract import key_not_used
 from server.domain import complaints as domain
 from server.domain.common import check_date_range
 from server.domain.paging import paginate
 from server.store.api.common import (
+    SEARCH_RECORDS_NOTHING,
     AnyRequest,
     PagingDep,
     fingerprint_body,
@@ -124,7 +126,7 @@ class ComplaintController(Controller):
             ),
         )
 
-    @post("/search", guards=[READERS], status_code=200)
+    @post("/search", guards=[READERS], status_code=200, opt=key_not_used(SEARCH_RECORDS_NOTHING))
     async def search(
         self, request: AnyRequest, paging: PagingDep, data: JSONBody[ComplaintSearchIn]
     ) -> Page[ComplaintOut]:

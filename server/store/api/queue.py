@@ -44,11 +44,13 @@ from schema.api.queue import (
     WindowUpdateIn,
 )
 from schema.events.queue import ServiceCategory, WindowKind
+from server.api_contract import key_not_used
 from server.domain import queue as domain
 from server.domain.common import store_today
 from server.domain.paging import paginate
 from server.domain.queue_common import check_mobile
 from server.store.api.common import (
+    SEARCH_RECORDS_NOTHING,
     AnyRequest,
     PagingDep,
     fingerprint_body,
@@ -323,7 +325,7 @@ class AppointmentController(Controller):
 
         return await read(request, query)
 
-    @post("/search", guards=[FRONT], status_code=200)
+    @post("/search", guards=[FRONT], status_code=200, opt=key_not_used(SEARCH_RECORDS_NOTHING))
     async def search(
         self, request: AnyRequest, paging: PagingDep, data: JSONBody[AppointmentSearchIn]
     ) -> Page[AppointmentOut]:

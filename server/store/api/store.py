@@ -23,12 +23,12 @@ from schema.api.store import (
     StoreSettingsIn,
 )
 from schema.events.store import Role
-from server.api_contract import problems
+from server.api_contract import key_not_used, problems
 from server.domain import store as domain
 from server.domain.context import Ctx, StoreSettings, load_settings
 from server.domain.paging import paginate
 from server.errors import Unauthorized, ValidationFailed
-from server.logins import LoginGate
+from server.logins import LOGIN_RECORDS_NOTHING, PASSWORD_CHANGED_ONCE, LoginGate
 from server.passwords import hash_password
 from server.store.api.common import (
     DEVICE_HEADER,
@@ -52,7 +52,13 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/login", status_code=200, security=[], responses=problems(401, 429))
+    @post(
+        "/login",
+        status_code=200,
+        security=[],
+        responses=problems(401, 429),
+        opt=key_not_used(LOGIN_RECORDS_NOTHING),
+    )
     async def login(self, request: Request[Any, Any, State], data: JSONBody[LoginIn]) -> LoginOut:
         """Exchange a user name and password for a bearer token (登录)."""
         n = node(request)
@@ -71,7 +77,13 @@ class AuthController(Controller):
         u = request.user
         return await read(request, lambda c: domain.get_staff(c, u.store_id, u.user_id))
 
-    @post("/password", guards=[ALL_ROLES], status_code=200, responses=problems(429))
+    @post(
+        "/password",
+        guards=[ALL_ROLES],
+        status_code=200,
+        responses=problems(429),
+        opt=key_not_used(PASSWORD_CHANGED_ONCE),
+    )
     async def change_password(
         self, request: AnyRequest, data: JSONBody[PasswordChangeIn]
     ) -> LoginOut:

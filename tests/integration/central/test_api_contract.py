@@ -1,12 +1,26 @@
 """Central's HQ API takes only what its OpenAPI document says (JSON bodies sent as JSON, of the
-documented types) and documents what it answers (local times, problem details)."""
+documented types) and documents what it answers (local times, problem details), who may call
+each operation, what each write does with ``Idempotency-Key``, and the sync websocket."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from typing import Any
+from typing import Any, get_args
 
+import msgspec
+
+from server.central.hq_auth import ROLES
+from sync.errors import BY_CODE
+from sync.frames import ClientFrame, ServerFrame
 from tests.integration.central.conftest import CentralApp
+from tests.integration.central.test_hq_users import onboard
+from tests.integration.openapi_promises import (
+    broken_promises,
+    key_parameters,
+    openapi,
+    refused_roles_disagree,
+)
 
 ITEM = {
     "audience": "all",
@@ -67,3 +81,87 @@ def test_options_on_user_management_answers_its_methods(app: CentralApp) -> None
 def test_own_password_change_documents_its_throttle(app: CentralApp) -> None:
     doc: dict[str, Any] = app.client.get("/schema/openapi.json").json()
     assert "429" in doc["paths"]["/api/v1/hq/auth/password"]["post"]["responses"]
+
+
+def test_every_operation_says_who_may_call_it_and_what_a_retry_gets(app: CentralApp) -> None:
+    """Each operation lists its roles, each write its use of ``Idempotency-Key``, and each
+    its errors as problem details."""
+    doc = openapi(app.client)
+    assert broken_promises(doc, ROLES) == []
+    paths = doc["paths"]
+    assert paths["/api/v1/hq/rules"]["post"]["x-roles"] == ["admin", "ops"]
+    users = paths["/api/v1/hq/users"]["post"]
+    assert "Roles: admin (over every region)." in users["description"]
+    assert key_parameters(users)[0]["schema"]["maxLength"] == 255
+    assert paths["/api/v1/hq/auth/me"]["get"]["x-roles"] == list(ROLES)
+    enroll = paths["/api/v1/enroll"]["post"]
+    assert enroll["x-roles"] == [] and "enrollment code" in enroll["description"]
+    [unused] = key_parameters(paths["/api/v1/hq/stores"]["post"])
+    assert unused["description"].startswith("Not used here") and "409" in unused["description"]
+
+
+def test_the_documented_roles_are_the_ones_admitted(app: CentralApp) -> None:
+    """Every role the document leaves out of an operation is refused with 403, and no role it
+    lists is."""
+    logins = {"admin": app.admin}
+    for role in ROLES[1:]:
+        logins[role] = onboard(app, f"{role}.one", role)
+    assert refused_roles_disagree(app.client, openapi(app.client), logins) == []
+
+
+def test_the_sync_websocket_is_described(app: CentralApp) -> None:
+    sync = openapi(app.client)["paths"]["/sync/v1"]["get"]
+    assert sync["x-websocket"] is True and sync["x-roles"] == []
+    assert {"101", "401", "426", "503"} <= set(sync["responses"])
+    assert not any(s.startswith("2") for s in sync["responses"])
+    text = sync["description"]
+    assert "Authorization: Bearer <credential>" in text and "msgpack" in text
+    for frame in (*get_args(ClientFrame), *get_args(ServerFrame)):
+        assert f"`{frame.__struct_config__.tag}`" in text, frame
+    for error in BY_CODE.values():
+        assert f"{error.close_code} `{error.code}`" in text, error
+
+
+def test_a_plain_get_of_the_sync_path_is_told_to_upgrade(app: CentralApp) -> None:
+    r = app.client.get("/sync/v1")
+    assert r.status_code == 426 and r.headers["upgrade"] == "websocket"
+    assert r.headers["content-type"] == "application/problem+json"
+    assert (r.json()["code"], r.json()["retryable"]) == ("upgrade_required", False)
+
+
+def test_a_refused_sync_upgrade_answers_problem_details(app: CentralApp) -> None:
+    """Where the server can answer a websocket upgrade with a status (the ASGI denial
+    response), a store without a valid credential gets 401 problem details, as documented."""
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return {"type": "websocket.connect"}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "path": "/sync/v1",
+        "raw_path": b"/sync/v1",
+        "root_path": "",
+        "scheme": "ws",
+        "query_string": b"",
+        "headers": [(b"host", b"central")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("central", 80),
+        "subprotocols": [],
+        "extensions": {"websocket.http.response": {}},
+    }
+    asyncio.run(app.client.app(scope, receive, send))  # no credential: no database touched
+    start, body = sent
+    assert start["status"] == 401
+    assert dict(start["headers"])[b"content-type"] == b"application/problem+json"
+    problem = msgspec.json.decode(body["body"])
+    assert (problem["status"], problem["code"], problem["instance"]) == (
+        401,
+        "unauthorized",
+        "/sync/v1",
+    )
+    assert problem["retryable"] is False

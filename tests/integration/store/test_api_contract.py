@@ -1,6 +1,7 @@
 """The store node answers as its OpenAPI document says, and takes only what the document says:
 JSON bodies sent as JSON and of the documented types, times of day as local times, every error
-documented as problem details."""
+documented as problem details, the roles each operation admits and what each write does with
+``Idempotency-Key``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from tests.conftest import MANAGER, MANAGER_PASSWORD, login
+from tests.conftest import MANAGER, MANAGER_PASSWORD, ROLES, login
+from tests.integration.openapi_promises import (
+    KEY,
+    broken_promises,
+    key_parameters,
+    refused_roles_disagree,
+)
 
 STAFF = {"username": "clerk9", "display_name": "王丽", "role": "clerk", "password": "pass-word-9"}
 
@@ -141,3 +148,50 @@ def test_every_error_body_says_whether_to_retry(
     for status, r in answers.items():
         assert r.status_code == status, (status, r.text)
         assert r.json()["retryable"] is False, (status, r.text)
+
+
+def test_every_operation_says_who_may_call_it_and_what_a_retry_gets(
+    client: TestClient[Any],
+) -> None:
+    """Each operation lists its roles, each write its use of ``Idempotency-Key``, and each
+    its errors as problem details."""
+    doc = _openapi(client)
+    assert broken_promises(doc, ROLES) == []
+    paths = doc["paths"]
+    assert paths["/api/v1/queue/tickets"]["post"]["x-roles"] == ["greeter", "manager"]
+    assert paths["/health"]["get"]["x-roles"] == []
+    sell = paths["/api/v1/stock/sell"]["post"]
+    assert "Roles: clerk, manager." in sell["description"]
+    [key] = key_parameters(sell)
+    assert key["schema"] == {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"}
+    assert "Idempotent-Replayed" in sell["responses"]["201"]["headers"]
+    [unused] = key_parameters(paths["/api/v1/complaints/search"]["post"])
+    assert unused["description"].startswith("Not used here")
+    assert "maxLength" not in unused["schema"]  # any value is taken, and ignored
+
+
+def test_the_documented_roles_are_the_ones_admitted(
+    client: TestClient[Any], as_role: dict[str, dict[str, str]]
+) -> None:
+    """Every role the document leaves out of an operation is refused with 403, and no role it
+    lists is (a handler's own rule, such as a clerk rating only others' visits, needs a real
+    visit, which these calls do not name)."""
+    assert refused_roles_disagree(client, _openapi(client), as_role) == []
+
+
+def test_a_key_is_checked_as_documented(
+    client: TestClient[Any], as_role: dict[str, dict[str, str]]
+) -> None:
+    key = key_parameters(_openapi(client)["paths"]["/api/v1/faults"]["post"])[0]["schema"]
+    fault = {"kind": "printer", "asset_name": "叫号机", "description": "不出票"}
+    manager = as_role["manager"]
+    for bad in ("", " ", "k" * (key["maxLength"] + 1)):
+        r = client.post("/api/v1/faults", json=fault, headers={**manager, KEY: bad})
+        assert r.status_code == 400, (bad, r.text)
+    longest = {**manager, KEY: "k" * key["maxLength"]}
+    first = client.post("/api/v1/faults", json=fault, headers=longest)
+    again = client.post("/api/v1/faults", json=fault, headers=longest)
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    other = client.post("/api/v1/faults", json={**fault, "description": "卡纸"}, headers=longest)
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")

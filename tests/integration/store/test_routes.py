@@ -1,5 +1,6 @@
-"""The route contract OpenAPI publishes for the domain routes: the status each write declares is
-the status it answers, and a body whose every field has a default may be left out."""
+"""The route contract OpenAPI publishes for the store's routes: the status each write declares
+is the status it answers, a body whose every field has a default may be left out, and a write
+documented as replaying a retry's first answer is one that keeps it."""
 
 from __future__ import annotations
 
@@ -132,3 +133,29 @@ def test_openapi_shows_the_status_codes(app: Litestar) -> None:
     # Litestar marks every request body "required"; an optional one admits null instead.
     body = paths["/api/v1/attendance/clock-in"]["post"]["requestBody"]
     assert {"type": "null"} in body["content"]["application/json"]["schema"]["oneOf"]
+
+
+def test_a_write_documented_as_replaying_its_first_answer_goes_through_submit(
+    app: Litestar,
+) -> None:
+    """Only ``submit`` keeps a key's first answer: a write that does not go through it must say
+    in its documentation that the key is not used there (the app's default says it is)."""
+    from server.api_contract import KeyUse
+
+    writes = [
+        h
+        for route in app.routes
+        for h in getattr(route, "route_handlers", [])
+        if isinstance(h, HTTPRouteHandler)
+        and h.fn.__module__.startswith("server.store.api.")
+        and h.http_methods & {"POST", "PUT", "PATCH", "DELETE"}
+    ]
+    submitted = {h: "await submit(" in _body(h.fn) for h in writes}
+    assert {h.fn.__name__ for h, yes in submitted.items() if not yes} == {
+        "login",
+        "change_password",
+        "search",
+    }
+    for handler, through_submit in submitted.items():
+        use = next(v for v in handler.opt.values() if isinstance(v, KeyUse))
+        assert (use.replay is not None) == through_submit, (handler.paths, use)
