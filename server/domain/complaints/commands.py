@@ -1,4 +1,4 @@
-"""The complaints domain (投诉): commands, with projectors and reads in helper modules.
+"""Complaint commands (投诉): open, assign, respond, escalate, resolve, feedback, close, reopen.
 
 The state machine (``ComplaintStatus``)::
 
@@ -53,39 +53,11 @@ from schema.events.complaints import (
     ComplaintResponded,
 )
 from schema.tables.complaints import complaints
-from server.domain import complaints_projection  # noqa: F401  (registers the projectors)
-from server.domain.common import actor_staff, require_manager, require_state, staff_member
-from server.domain.complaints_reads import (
-    check_customer_phone,
-    complaint_out,
-    complaint_row,
-    get_complaint,
-    list_complaints,
-    open_and_overdue,
-    search_by_phone,
-    staff_attitude_strikes,
-)
+from server.domain.complaints.reads import check_customer_phone, complaint_row, get_complaint
 from server.domain.context import Ctx
+from server.domain.guards import actor_staff, require_manager, require_state, staff_member
 from server.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
 from server.privacy import mask_phone
-
-__all__ = [
-    "assign",
-    "check_customer_phone",
-    "close",
-    "complaint_out",
-    "escalate",
-    "get_complaint",
-    "list_complaints",
-    "open_and_overdue",
-    "open_complaint",
-    "record_feedback",
-    "reopen",
-    "resolve",
-    "respond",
-    "search_by_phone",
-    "staff_attitude_strikes",
-]
 
 UNFINISHED = ("open", "assigned", "responded", "reopened")
 """Statuses in which a complaint is still being handled."""

@@ -3,7 +3,7 @@
 Projectors write from the event's own fields (and the row the earlier events built), so folding
 the log from scratch, here or at central, rebuilds identical rows. They do not re-check the state
 machine: commands did that before emitting, and a fact in the log is applied as recorded.
-Registered by importing this module from ``server.domain.complaints``.
+Loaded by the projector registry, ``server.domain.projection``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ _RESOLUTION_CLEARED: dict[str, Any] = {
 }
 
 
-# Built once (see ``server.domain.common``): the INSERT takes its row as parameters, the
+# Built once (see ``server.domain.sql``): the INSERT takes its row as parameters, the
 # UPDATE sets the columns it is given besides its ``b_*`` WHERE parameters.
 _INSERT = complaints.insert()
 _INSERT_STEP = complaint_steps.insert()

@@ -22,7 +22,7 @@ from schema.api.complaints import (
     FeedbackOut,
 )
 from schema.tables.complaints import complaint_steps, complaints
-from server.domain.common import row_or_404
+from server.domain.sql import row_or_404
 from server.errors import ValidationFailed
 from server.privacy import is_mobile
 

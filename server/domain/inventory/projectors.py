@@ -1,4 +1,4 @@
-"""Inventory events → projection rows (imported by ``server.domain.inventory`` to register).
+"""Inventory events → projection rows (loaded by the registry, ``server.domain.projection``).
 
 On-hand is only ever changed here, by adding each movement's signed delta, so the stock level
 is the fold of the log: commutative per SKU, and identical when central replays it.
@@ -38,8 +38,8 @@ from schema.events.inventory import (
     StockWrittenOff,
 )
 from schema.tables import inventory as tables
-from server.domain.common import upsert
 from server.domain.projection import projects
+from server.domain.sql import upsert
 
 adjustments = tables.inventory_adjustments
 count_lines = tables.inventory_count_lines
@@ -63,7 +63,7 @@ _MOVES: dict[type[StockMovement], tuple[MovementKind, int, SerialStatus]] = {
 
 # ---------------------------------------------------------------- helpers
 
-# Built once (see ``server.domain.common``).
+# Built once (see ``server.domain.sql``).
 _ON_HAND_OF_SKUS = sa.select(stock.c.sku, stock.c.on_hand).where(
     stock.c.store_id == sa.bindparam("store_id"),
     stock.c.sku.in_(sa.bindparam("skus", expanding=True)),
@@ -133,7 +133,7 @@ def _insert_all(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -
 
 @functools.cache
 def _insert_of(table: sa.Table) -> sa.Insert:
-    """``table.insert()``, built once (see ``server.domain.common``)."""
+    """``table.insert()``, built once (see ``server.domain.sql``)."""
     return table.insert()
 
 

@@ -25,8 +25,8 @@ from schema.api.inventory import (
     StockLevelOut,
 )
 from schema.tables import inventory as tables
-from server.domain.common import find_row, row_or_404
-from server.domain.inventory_serials import serial_kind_of
+from server.domain.inventory.rules import serial_kind_of
+from server.domain.sql import find_row, row_or_404
 from server.errors import NotFound
 from server.privacy import redact_text
 

@@ -1,6 +1,7 @@
-"""Serial numbers of serialised items: IMEI for phones, ICCID for SIM cards.
+"""The inventory's rules for serial numbers: which items carry one (IMEI for phones, ICCID for
+SIM cards), what a valid one looks like, and how many one request may list.
 
-Both end in a Luhn check digit, so a mistyped or misread serial is refused at the tablet
+Both kinds end in a Luhn check digit, so a mistyped or misread serial is refused at the tablet
 instead of becoming a phantom unit in the books.
 """
 
@@ -11,6 +12,12 @@ from collections.abc import Iterable
 
 from schema.api.inventory import SerialKind
 from server.errors import ValidationFailed
+
+SERIALISABLE = ("phone", "sim")
+"""Only phones (IMEI) and SIM cards (ICCID) have serials to track."""
+
+MAX_SERIALS = 1000
+"""Most serials one request may list, over all its lines."""
 
 # Matched with ``fullmatch``: the whole value, so a trailing newline is refused too.
 _IMEI = re.compile(r"[0-9]{15}")

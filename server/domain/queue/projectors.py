@@ -2,7 +2,7 @@
 
 Each projector writes only from its event's fields (and, for counters, from the row the
 earlier events built), so folding the log from scratch rebuilds identical rows here and at
-central. Imported for its side effect by ``server.domain.queue``.
+central. Loaded by the projector registry, ``server.domain.projection``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from schema.events.queue import (
 )
 from schema.tables.queue import queue_appointments, queue_tickets, queue_windows
 from server.domain.projection import projects
-from server.domain.queue_common import RANK_PRIORITY, RANK_TRANSFERRED, RANK_WALK_IN
+from server.domain.queue.rules import RANK_PRIORITY, RANK_TRANSFERRED, RANK_WALK_IN
 
 # Built once. An UPDATE without ``.values()`` sets the columns named in the parameters it is
 # executed with (the ``b_*`` parameters are its WHERE clause), and is compiled once per set of

@@ -25,15 +25,10 @@ from schema.api.queue import (
 )
 from schema.events.queue import CATEGORY_LETTERS, SERVICE_CATEGORIES, ServiceCategory, WindowKind
 from schema.tables.queue import queue_appointments, queue_tickets, queue_windows
-from server.domain.common import elapsed_seconds, one_of, store_today
-from server.domain.queue_common import (
-    ACTIVE,
-    CHECK_IN_EARLY,
-    CHECK_IN_LATE,
-    RANK_WALK_IN,
-    appointment_row,
-)
-from server.errors import NotFound
+from server.domain.calendar import elapsed_seconds, store_today
+from server.domain.queue.rules import ACTIVE, CHECK_IN_EARLY, CHECK_IN_LATE, RANK_WALK_IN
+from server.domain.sql import find_row, one_of, row_or_404
+from server.errors import NotFound, ValidationFailed
 
 RECENT_CALLS = 6
 """How many of the latest calls the display's "now calling" list shows."""
@@ -41,6 +36,41 @@ RECENT_CALLS = 6
 t = queue_tickets
 w = queue_windows
 a = queue_appointments
+
+
+# ---------------------------------------------------------------- lookups
+
+
+def window_row(
+    conn: Connection, store_id: str, window_id: UUID, *, field: str | None = None
+) -> Any:
+    """The window's projection row, or 404 (422 naming ``field`` when it came from a body)."""
+    if field is None:
+        return row_or_404(conn, w, store_id, w.c.window_id, window_id, "window")
+    row = find_row(conn, w, store_id, w.c.window_id, window_id)
+    if row is None:
+        raise ValidationFailed(f"no window {window_id}", field=field)
+    return row
+
+
+def ticket_row(conn: Connection, store_id: str, ticket_id: UUID) -> Any:
+    return row_or_404(conn, t, store_id, t.c.ticket_id, ticket_id, "ticket")
+
+
+def appointment_row(conn: Connection, store_id: str, appointment_id: UUID) -> Any:
+    return row_or_404(conn, a, store_id, a.c.appointment_id, appointment_id, "appointment")
+
+
+_ACTIVE_AT_WINDOW = sa.select(queue_tickets).where(
+    queue_tickets.c.store_id == sa.bindparam("store_id"),
+    queue_tickets.c.window_id == sa.bindparam("window_id"),
+    one_of(queue_tickets.c.status, ACTIVE),
+)
+
+
+def active_ticket_at(conn: Connection, store_id: str, window_id: UUID) -> Any:
+    """The ticket a window has called or is serving, if any (there is at most one)."""
+    return conn.execute(_ACTIVE_AT_WINDOW, {"store_id": store_id, "window_id": window_id}).first()
 
 
 # ---------------------------------------------------------------- tickets

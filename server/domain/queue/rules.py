@@ -1,18 +1,14 @@
-"""What every part of the queue domain shares: rules in numbers, lookups, privacy helpers."""
+"""The queue's rules: limits and ranks in numbers, what each kind of window serves, who may work
+a window, and how a customer's number and name are checked and shown."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from uuid import UUID
-
-import sqlalchemy as sa
-from sqlalchemy import Connection
 
 from schema.events.queue import SERVICE_CATEGORIES, ServiceCategory, WindowKind
-from schema.tables.queue import queue_appointments, queue_tickets, queue_windows
-from server.domain.common import actor_role, find_row, one_of, row_or_404
 from server.domain.context import Ctx
+from server.domain.guards import actor_role
 from server.errors import Forbidden, ValidationFailed
 from server.privacy import is_mobile, mask_phone
 
@@ -72,44 +68,6 @@ def mask_name(name: str) -> str:
     if len(name) <= 1:
         return name + "*"
     return name[0] + "*" * (len(name) - 1)
-
-
-# ---------------------------------------------------------------- lookups
-
-
-def window_row(
-    conn: Connection, store_id: str, window_id: UUID, *, field: str | None = None
-) -> Any:
-    """The window's projection row, or 404 (422 naming ``field`` when it came from a body)."""
-    w = queue_windows
-    if field is None:
-        return row_or_404(conn, w, store_id, w.c.window_id, window_id, "window")
-    row = find_row(conn, w, store_id, w.c.window_id, window_id)
-    if row is None:
-        raise ValidationFailed(f"no window {window_id}", field=field)
-    return row
-
-
-def ticket_row(conn: Connection, store_id: str, ticket_id: UUID) -> Any:
-    t = queue_tickets
-    return row_or_404(conn, t, store_id, t.c.ticket_id, ticket_id, "ticket")
-
-
-def appointment_row(conn: Connection, store_id: str, appointment_id: UUID) -> Any:
-    a = queue_appointments
-    return row_or_404(conn, a, store_id, a.c.appointment_id, appointment_id, "appointment")
-
-
-_ACTIVE_AT_WINDOW = sa.select(queue_tickets).where(
-    queue_tickets.c.store_id == sa.bindparam("store_id"),
-    queue_tickets.c.window_id == sa.bindparam("window_id"),
-    one_of(queue_tickets.c.status, ACTIVE),
-)
-
-
-def active_ticket_at(conn: Connection, store_id: str, window_id: UUID) -> Any:
-    """The ticket a window has called or is serving, if any (there is at most one)."""
-    return conn.execute(_ACTIVE_AT_WINDOW, {"store_id": store_id, "window_id": window_id}).first()
 
 
 # ---------------------------------------------------------------- guards

@@ -1,11 +1,5 @@
-"""Staff shifts and attendance (排班 · 考勤): projectors, and the domain's public face.
-
-The projectors here fold the shift and clock events into ``shifts``, ``attendance_records``
-and ``attendance_breaks`` from the events' own fields only. The commands live in
-``shifts_planning`` (排班) and ``shifts_clock`` (签到/签退/休息), the reads in
-``shifts_reads`` and the rules (staff hours, grace period) in ``shifts_rules``; import them
-from here.
-"""
+"""Shift and clock events → ``shifts``, ``attendance_records`` and ``attendance_breaks`` rows,
+from the events' own fields only (loaded by the registry, ``server.domain.projection``)."""
 
 from __future__ import annotations
 
@@ -25,32 +19,10 @@ from schema.events.shifts import (
     ShiftsSwapped,
 )
 from schema.tables.shifts import attendance_breaks, attendance_records, shifts
-from server.domain.common import whole_minutes
+from server.domain.calendar import whole_minutes
 from server.domain.projection import projects
-from server.domain.shifts_clock import clock_in, clock_out, end_break, record_reason, start_break
-from server.domain.shifts_planning import (
-    cancel_shift,
-    change_shift,
-    explain_absence,
-    plan_shift,
-    plan_shifts,
-    swap_shifts,
-)
-from server.domain.shifts_reads import (
-    attendance_day_out,
-    attendance_summary,
-    attendance_today,
-    clock_status,
-    get_attendance,
-    get_shift,
-    list_attendance,
-    list_shifts,
-    shift_out,
-    summary_out,
-)
-from server.domain.shifts_rules import GRACE_MINUTES, STAFF_AFTER_CLOSE
 
-# ---------------------------------------------------------------- projectors: shifts
+# ---------------------------------------------------------------- shifts
 
 
 @projects(ShiftPlanned)
@@ -137,13 +109,13 @@ def _absence_explained(conn: Connection, e: ShiftAbsenceExplained) -> None:
     )
 
 
-# ---------------------------------------------------------------- projectors: attendance
+# ---------------------------------------------------------------- attendance
 
 _a = attendance_records
 _b = attendance_breaks
 
 
-# Built once (see ``server.domain.common``): INSERTs take their row as parameters, UPDATEs
+# Built once (see ``server.domain.sql``): INSERTs take their row as parameters, UPDATEs
 # set the columns they are given besides their ``b_*`` WHERE parameters.
 _INSERT_RECORD = _a.insert()
 _UPDATE_RECORD = _a.update().where(
@@ -259,30 +231,3 @@ def _reason(conn: Connection, e: AttendanceReasonRecorded) -> None:
         .where(_a.c.store_id == e.store_id, _a.c.attendance_id == e.attendance_id)
         .values({column: e.reason})
     )
-
-
-__all__ = [
-    "GRACE_MINUTES",
-    "STAFF_AFTER_CLOSE",
-    "attendance_day_out",
-    "attendance_summary",
-    "attendance_today",
-    "cancel_shift",
-    "change_shift",
-    "clock_in",
-    "clock_out",
-    "clock_status",
-    "end_break",
-    "explain_absence",
-    "get_attendance",
-    "get_shift",
-    "list_attendance",
-    "list_shifts",
-    "plan_shift",
-    "plan_shifts",
-    "record_reason",
-    "shift_out",
-    "start_break",
-    "summary_out",
-    "swap_shifts",
-]

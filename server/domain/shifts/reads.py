@@ -27,7 +27,7 @@ from schema.api.shifts import (
 from schema.tables.base import UTCDateTime
 from schema.tables.core import staff
 from schema.tables.shifts import attendance_records, shifts
-from server.domain.common import month_bounds, month_name
+from server.domain.calendar import month_bounds, month_name
 from server.errors import NotFound
 
 _s = shifts

@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from server.domain.common import whole_minutes
+from server.domain.calendar import whole_minutes
 
 GRACE_MINUTES = 5
 """Whole minutes after a shift start that still count as on time."""

@@ -1,11 +1,9 @@
-"""The store itself: settings and staff roster (commands, projectors, reads)."""
+"""Commands of the store itself: its settings, the staff roster and their logins."""
 
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -19,149 +17,14 @@ from schema.events.store import (
     StaffReactivated,
     StaffRoleChanged,
     StoreConfigured,
-    StoreRulesSet,
 )
-from schema.tables.core import credentials, staff, store_info
+from schema.tables.core import credentials, staff
 from server import tokens
-from server.domain.common import find_row, upsert
 from server.domain.context import Ctx
-from server.domain.projection import projects
-from server.errors import Conflict, NotFound, UsernameTaken, ValidationFailed
-
-# ---------------------------------------------------------------- projectors
-
-
-@projects(StoreConfigured)
-def _configured(conn: Connection, e: StoreConfigured) -> None:
-    upsert(
-        conn,
-        store_info,
-        {
-            "store_id": e.store_id,
-            "name": e.name,
-            "region": e.region,
-            "tz": e.tz,
-            "open_time": e.open_time,
-            "close_time": e.close_time,
-            "first_response_sla_hours": e.first_response_sla_hours,
-            "resolution_sla_hours": e.resolution_sla_hours,
-            "updated_at": e.at,
-        },
-        ["store_id"],
-    )
-
-
-@projects(StoreRulesSet)
-def _rules_set(conn: Connection, e: StoreRulesSet) -> None:
-    # Only the rules the event gives change; name, region and time zone are never touched.
-    # HQ's rules and the store's own settings (``store.configured``, which re-states every
-    # setting from the current row) compose by the order the node applies them: the last one
-    # applied wins. Not by HLC: the hall lives by the settings it holds now, the node applies
-    # an HQ event only after observing its HLC (so every later local change is ordered after
-    # it), and ``hq_log.applied_after_seq`` records where each HQ event sits among the store's
-    # own events, so a replay interleaving the two reproduces this state exactly.
-    given = {
-        "open_time": e.open_time,
-        "close_time": e.close_time,
-        "first_response_sla_hours": e.first_response_sla_hours,
-        "resolution_sla_hours": e.resolution_sla_hours,
-    }
-    values = {k: v for k, v in given.items() if v is not None}
-    if values:
-        conn.execute(
-            store_info.update()
-            .where(store_info.c.store_id == e.store_id)
-            .values(**values, updated_at=e.at)
-        )
-
-
-@projects(StaffAdded)
-def _staff_added(conn: Connection, e: StaffAdded) -> None:
-    # A store adds each member once (``add_staff`` refuses a taken user name). Headquarters may
-    # add the same member again (to more stores, or with a new name or role): that refreshes the
-    # roster row of someone still active, but never brings back someone who left (only the hall
-    # manager does, with a new password) nor takes another member's user name.
-    # Two key lookups rather than one ``user_id = … OR username = …``: central folds a batch's
-    # writes together and can answer a key lookup itself, where the OR query is a round trip.
-    by_id = find_row(conn, staff, e.store_id, staff.c.user_id, e.user_id)
-    by_name = find_row(conn, staff, e.store_id, staff.c.username, e.username)
-    if by_id is None and by_name is None:
-        conn.execute(
-            _INSERT_STAFF,
-            {
-                "store_id": e.store_id,
-                "user_id": e.user_id,
-                "username": e.username,
-                "display_name": e.display_name,
-                "role": e.role,
-                "active": True,
-                "created_at": e.at,
-            },
-        )
-        return
-    if by_id is None or (by_name is not None and by_name.user_id != e.user_id):
-        raise Conflict(f"user name {e.username!r} belongs to another staff member here")
-    if not by_id.active:
-        raise Conflict(f"{e.username} left this store; the hall manager reactivates them")
-    conn.execute(
-        _UPDATE_STAFF,
-        {
-            "b_store_id": e.store_id,
-            "b_user_id": e.user_id,
-            "display_name": e.display_name,
-            "role": e.role,
-        },
-    )
-
-
-_INSERT_STAFF = staff.insert()
-_UPDATE_STAFF = staff.update().where(
-    staff.c.store_id == sa.bindparam("b_store_id"), staff.c.user_id == sa.bindparam("b_user_id")
-)
-
-
-@projects(StaffRoleChanged)
-def _role_changed(conn: Connection, e: StaffRoleChanged) -> None:
-    conn.execute(
-        staff.update()
-        .where(staff.c.store_id == e.store_id, staff.c.user_id == e.user_id)
-        .values(role=e.role)
-    )
-
-
-@projects(StaffReactivated)
-def _reactivated(conn: Connection, e: StaffReactivated) -> None:
-    conn.execute(
-        staff.update()
-        .where(staff.c.store_id == e.store_id, staff.c.user_id == e.user_id)
-        .values(active=True)
-    )
-
-
-@projects(StaffDeactivated)
-def _deactivated(conn: Connection, e: StaffDeactivated) -> None:
-    conn.execute(
-        staff.update()
-        .where(staff.c.store_id == e.store_id, staff.c.user_id == e.user_id)
-        .values(active=False)
-    )
-
-
-# ---------------------------------------------------------------- commands
-
-
-def check_tz(tz: str) -> str:
-    """Refuse a time zone name the system does not know."""
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationFailed(f"unknown time zone {tz!r}", field="tz") from exc
-    return tz
-
-
-def _check_hours(open_time: time, close_time: time) -> None:
-    if open_time >= close_time:
-        raise ValidationFailed("the hall must open before it closes", field="close_time")
+from server.domain.sql import upsert
+from server.domain.store.reads import get_staff
+from server.domain.store.rules import check_hours, check_tz
+from server.errors import Conflict, UsernameTaken, ValidationFailed
 
 
 def configure_store(
@@ -177,7 +40,7 @@ def configure_store(
 ) -> StoreConfigured:
     """Set the store's identity and settings (used by ``store init``)."""
     check_tz(tz)
-    _check_hours(open_time, close_time)
+    check_hours(open_time, close_time)
     return ctx.emit(
         StoreConfigured,
         name=name,
@@ -195,7 +58,7 @@ def update_settings(ctx: Ctx, cmd: StoreSettingsIn) -> StoreConfigured:
     cur = ctx.store
     open_time = cmd.open_time or cur.open_time
     close_time = cmd.close_time or cur.close_time
-    _check_hours(open_time, close_time)
+    check_hours(open_time, close_time)
     return ctx.emit(
         StoreConfigured,
         name=cmd.name or cur.name,
@@ -244,14 +107,6 @@ def set_password(conn: Connection, username: str, password_hash: str, now: datet
         },
         ["username"],
     )
-
-
-def tokens_valid_from(conn: Connection, username: str) -> datetime | None:
-    """Since when the user's tokens are valid: their password's last change."""
-    found: datetime | None = conn.execute(
-        sa.select(credentials.c.tokens_valid_from).where(credentials.c.username == username)
-    ).scalar()
-    return found
 
 
 def change_own_password(ctx: Ctx, username: str, *, verified_hash: str, new_hash: str) -> None:
@@ -307,54 +162,3 @@ def _active_managers(conn: Connection, store_id: str) -> int:
         )
     ).scalar_one()
     return count
-
-
-# ---------------------------------------------------------------- reads
-
-
-def _staff_out(row: Any) -> StaffOut:
-    return StaffOut(
-        user_id=row.user_id,
-        username=row.username,
-        display_name=row.display_name,
-        role=row.role,
-        active=row.active,
-        created_at=row.created_at,
-    )
-
-
-def get_staff(conn: Connection, store_id: str, user_id: UUID) -> StaffOut:
-    row = conn.execute(
-        sa.select(staff).where(staff.c.store_id == store_id, staff.c.user_id == user_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"no staff member {user_id}")
-    return _staff_out(row)
-
-
-def find_login(conn: Connection, store_id: str, username: str) -> tuple[StaffOut, str] | None:
-    """The active staff member with this user name and their password hash, if any."""
-    row = conn.execute(
-        sa.select(staff, credentials.c.password_hash)
-        .join(credentials, credentials.c.username == staff.c.username)
-        .where(staff.c.store_id == store_id, staff.c.username == username, staff.c.active)
-    ).first()
-    if row is None:
-        return None
-    return _staff_out(row), row.password_hash
-
-
-def list_staff(
-    conn: Connection, store_id: str, *, role: str | None, active: bool | None
-) -> sa.Select[Any]:
-    """The roster query, filtered; the API layer pages it."""
-    q = sa.select(staff).where(staff.c.store_id == store_id)
-    if role is not None:
-        q = q.where(staff.c.role == role)
-    if active is not None:
-        q = q.where(staff.c.active == active)
-    return q.order_by(staff.c.username)
-
-
-def staff_row_out(row: Any) -> StaffOut:
-    return _staff_out(row)

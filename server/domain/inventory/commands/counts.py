@@ -26,17 +26,17 @@ from schema.events.inventory import (
     StockAdjusted,
     StockCounted,
 )
-from server.domain import inventory_reads as reads
-from server.domain.common import require_state
 from server.domain.context import Ctx
-from server.domain.inventory_moves import (
+from server.domain.guards import require_state
+from server.domain.inventory import reads
+from server.domain.inventory.commands.moves import (
     Checked,
     check_line,
     check_takein,
     check_takeout,
     item_for,
 )
-from server.domain.inventory_serials import check_serials, serial_kind_of
+from server.domain.inventory.rules import check_serials, serial_kind_of
 from server.errors import Conflict, SerialUnavailable, ValidationFailed
 
 # ---------------------------------------------------------------- adjustments

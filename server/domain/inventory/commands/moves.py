@@ -50,10 +50,17 @@ from schema.events.inventory import (
     StockWrittenOff,
 )
 from schema.tables.queue import queue_tickets
-from server.domain import inventory_reads as reads
-from server.domain.common import actor_role, find_row
 from server.domain.context import Ctx
-from server.domain.inventory_serials import check_serial, check_serials, serial_kind_of
+from server.domain.guards import actor_role
+from server.domain.inventory import reads
+from server.domain.inventory.rules import (
+    MAX_SERIALS,
+    SERIALISABLE,
+    check_serial,
+    check_serials,
+    serial_kind_of,
+)
+from server.domain.sql import find_row
 from server.errors import (
     Conflict,
     Forbidden,
@@ -65,12 +72,6 @@ from server.errors import (
     ValidationFailed,
 )
 from server.privacy import redact_text
-
-SERIALISABLE = ("phone", "sim")
-"""Only phones (IMEI) and SIM cards (ICCID) have serials to track."""
-
-MAX_SERIALS = 1000
-"""Most serials one request may list, over all its lines."""
 
 # ---------------------------------------------------------------- catalog
 

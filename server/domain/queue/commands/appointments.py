@@ -21,18 +21,18 @@ from schema.events.queue import (
     AppointmentNoShow,
 )
 from schema.tables.queue import queue_appointments
-from server.domain.common import request_instant, require_state, seconds_between
+from server.domain.calendar import request_instant, seconds_between
 from server.domain.context import Ctx
-from server.domain.queue_common import (
+from server.domain.guards import require_state
+from server.domain.queue.commands.tickets import issue
+from server.domain.queue.reads import appointment_row, get_appointment, get_ticket
+from server.domain.queue.rules import (
     BOOKING_HORIZON,
     CHECK_IN_EARLY,
     CHECK_IN_LATE,
-    appointment_row,
     contact,
     mask_name,
 )
-from server.domain.queue_reads import get_appointment, get_ticket
-from server.domain.queue_ticket_commands import issue
 from server.errors import Conflict, TooEarlyToCheckIn, TooLateToCheckIn, ValidationFailed
 
 a = queue_appointments

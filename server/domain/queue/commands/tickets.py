@@ -35,17 +35,11 @@ from schema.events.queue import (
     TicketTransferred,
 )
 from schema.tables.queue import queue_tickets
-from server.domain.common import elapsed_seconds, require_state
+from server.domain.calendar import elapsed_seconds
 from server.domain.context import Ctx
-from server.domain.queue_common import (
-    MAX_CALLS,
-    active_ticket_at,
-    contact,
-    require_operator,
-    ticket_row,
-    window_row,
-)
-from server.domain.queue_reads import get_ticket
+from server.domain.guards import require_state
+from server.domain.queue.reads import active_ticket_at, get_ticket, ticket_row, window_row
+from server.domain.queue.rules import MAX_CALLS, contact, require_operator
 from server.errors import (
     Conflict,
     IllegalTransition,

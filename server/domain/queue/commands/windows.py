@@ -24,15 +24,10 @@ from schema.events.queue import (
     WindowResumed,
 )
 from schema.tables.queue import queue_tickets, queue_windows
-from server.domain.common import require_state
 from server.domain.context import Ctx
-from server.domain.queue_common import (
-    DEFAULT_CATEGORIES,
-    active_ticket_at,
-    require_operator,
-    window_row,
-)
-from server.domain.queue_reads import get_window
+from server.domain.guards import require_state
+from server.domain.queue.reads import active_ticket_at, get_window, window_row
+from server.domain.queue.rules import DEFAULT_CATEGORIES, require_operator
 from server.errors import Conflict, WindowBusy
 
 

@@ -2,7 +2,8 @@
 
 Staff clock themselves; a manager may act for someone (with a reason) and may record a time
 afterwards (``at``, with a reason) when someone forgot. Lateness, early leave, break and worked
-minutes are computed here, by the rules in ``shifts_rules``, and travel in the events.
+minutes are computed here, by the rules in ``server.domain.shifts.rules``, and travel in the
+events.
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from schema.events.shifts import (
     ClockedOut,
 )
 from schema.tables.shifts import attendance_breaks, attendance_records, shifts
-from server.domain.common import actor_staff, staff_member, whole_minutes
+from server.domain.calendar import whole_minutes
 from server.domain.context import Ctx
-from server.domain.shifts_planning import require_self_or_manager
-from server.domain.shifts_reads import get_attendance, open_record
-from server.domain.shifts_rules import MAX_BACKDATE, early_minutes, late_minutes
+from server.domain.guards import actor_staff, staff_member
+from server.domain.shifts.commands.planning import require_self_or_manager
+from server.domain.shifts.reads import get_attendance, open_record
+from server.domain.shifts.rules import MAX_BACKDATE, early_minutes, late_minutes
 from server.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
 
-# Built once (see ``server.domain.common``).
+# Built once (see ``server.domain.sql``).
 _a = attendance_records
 _LAST_CLOCK_OUT = (
     sa.select(_a.c.clock_out_at)

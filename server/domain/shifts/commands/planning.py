@@ -39,10 +39,11 @@ from schema.events.shifts import (
     ShiftsSwapped,
 )
 from schema.tables.shifts import shifts
-from server.domain.common import actor_staff, plausible_day, require_state, staff_member
+from server.domain.calendar import plausible_day
 from server.domain.context import Ctx
-from server.domain.shifts_reads import get_shift, shift_row
-from server.domain.shifts_rules import GRACE_MINUTES, MAX_BACKDATE, latest_end, local_instant
+from server.domain.guards import actor_staff, require_state, staff_member
+from server.domain.shifts.reads import get_shift, shift_row
+from server.domain.shifts.rules import GRACE_MINUTES, MAX_BACKDATE, latest_end, local_instant
 from server.errors import Forbidden, ShiftInPast, ShiftOverlap, ValidationFailed
 
 # ---------------------------------------------------------------- who acts
