@@ -84,9 +84,10 @@ from schema.events.inventory import ItemCategory
 from schema.events.queue import Outcome, ServiceCategory
 from schema.events.store import Role
 from server.contact_hash import ContactHasher
-from server.domain import complaints, inventory, inventory_reads, ops, queue, shifts
+from server.domain import complaints, inventory, ops, queue, shifts
 from server.domain import store as store_domain
 from server.domain.context import Ctx
+from server.domain.inventory import reads as inventory_reads
 from server.errors import HallsyncError
 from server.store.db import create_schema, db_path, make_engine
 from server.store.writer import Writer

@@ -1,6 +1,7 @@
 """Projection tables of the complaints domain: each complaint's current state and its timeline.
 
-Both are folded from ``complaint.*`` events only (see ``server.domain.complaints_projection``).
+Both are folded from ``complaint.*`` events only (see
+``server.domain.complaints.projectors``).
 Raw customer numbers are never stored: only the masked display form and a keyed hash.
 """
 

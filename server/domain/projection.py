@@ -1,9 +1,11 @@
 """Events → projection rows. The one fold both the store node and central run.
 
-Each domain module registers a projector per event type with ``@projects``. A projector is a
-plain function over a synchronous SQLAlchemy ``Connection`` that writes only from the event's
-own fields, so replaying the log from scratch rebuilds the same rows on any node; central runs
-the same functions over its async connections through ``AsyncConnection.run_sync``.
+Each domain's ``projectors`` module (``server.domain.queue.projectors``, …) registers a projector
+per event type with ``@projects``; this registry imports those modules only, never a domain's
+commands or reads, so central folds without loading them. A projector is a plain function over
+a synchronous SQLAlchemy ``Connection`` that writes only from the event's own fields, so
+replaying the log from scratch rebuilds the same rows on any node; central runs the same
+functions over its async connections through ``AsyncConnection.run_sync``.
 """
 
 from __future__ import annotations
@@ -43,8 +45,14 @@ def _load() -> None:
     global _loaded
     if not _loaded:
         for name in _DOMAINS:
-            importlib.import_module(f"server.domain.{name}")
+            importlib.import_module(f"server.domain.{name}.projectors")
         _loaded = True
+
+
+def projected_types() -> frozenset[type[Event]]:
+    """Every event type that has a projector (the others change no projection)."""
+    _load()
+    return frozenset(_PROJECTORS)
 
 
 def apply(conn: Connection, event: Event) -> None:

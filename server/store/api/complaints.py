@@ -36,7 +36,7 @@ from schema.api.complaints import (
 from schema.events.complaints import Category, Channel, ComplaintStatus, EscalationLevel
 from server.api_contract import key_not_used
 from server.domain import complaints as domain
-from server.domain.common import check_date_range
+from server.domain.calendar import check_date_range
 from server.domain.paging import paginate
 from server.store.api.common import (
     SEARCH_RECORDS_NOTHING,

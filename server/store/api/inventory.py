@@ -46,7 +46,7 @@ from schema.api.inventory import (
 )
 from schema.events.inventory import ItemCategory, MovementKind
 from server.domain import inventory as domain
-from server.domain.common import check_date_range
+from server.domain.calendar import check_date_range
 from server.domain.context import Ctx
 from server.domain.paging import paginate
 from server.store.api.common import AnyRequest, PagingDep, node, read, submit

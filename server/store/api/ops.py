@@ -43,7 +43,7 @@ from schema.api.ops import (
 )
 from schema.events.ops import FaultKind, FaultSeverity, TrainingKind
 from server.domain import ops as domain
-from server.domain.common import check_date_range, parse_month, store_today
+from server.domain.calendar import check_date_range, parse_month, store_today
 from server.domain.context import Ctx
 from server.domain.paging import paginate
 from server.store.api.common import AnyRequest, PagingDep, node, read, submit

@@ -46,9 +46,9 @@ from schema.api.queue import (
 from schema.events.queue import ServiceCategory, WindowKind
 from server.api_contract import key_not_used
 from server.domain import queue as domain
-from server.domain.common import store_today
+from server.domain.calendar import store_today
 from server.domain.paging import paginate
-from server.domain.queue_common import check_mobile
+from server.domain.queue.rules import check_mobile
 from server.store.api.common import (
     SEARCH_RECORDS_NOTHING,
     AnyRequest,

@@ -43,7 +43,7 @@ from schema.api.shifts import (
     ShiftSwapOut,
 )
 from server.domain import shifts as domain
-from server.domain.common import check_date_range, parse_month, store_today
+from server.domain.calendar import check_date_range, parse_month, store_today
 from server.domain.paging import paginate
 from server.errors import Forbidden, ValidationFailed
 from server.store.api.common import AnyRequest, PagingDep, node, read, submit

@@ -1,4 +1,5 @@
-"""The helpers every domain shares: lookups, state guards, staff checks, time, ranges, upserts."""
+"""The helpers every domain shares (``sql``, ``guards``, ``calendar``): lookups, state guards,
+staff checks, time, ranges, upserts."""
 
 from __future__ import annotations
 
@@ -13,25 +14,26 @@ from schema.api.store import StaffUpdate
 from schema.tables.inventory import inventory_stock
 from schema.tables.ops import ops_training_attendance
 from server.domain import store as store_domain
-from server.domain.common import (
-    actor_role,
-    actor_staff,
-    blank_checked,
+from server.domain.calendar import (
     check_date_range,
     elapsed_seconds,
-    known_staff,
     month_bounds,
     month_name,
     parse_month,
-    require_manager,
-    require_state,
-    row_or_404,
     seconds_between,
-    staff_member,
     store_today,
-    upsert,
     whole_minutes,
 )
+from server.domain.guards import (
+    actor_role,
+    actor_staff,
+    blank_checked,
+    known_staff,
+    require_manager,
+    require_state,
+    staff_member,
+)
+from server.domain.sql import row_or_404, upsert
 from server.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
 from tests.conftest import MANAGER, STORE_ID, Harness
 

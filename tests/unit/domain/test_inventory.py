@@ -36,7 +36,7 @@ from schema.tables.core import events
 from server.domain import inventory as domain
 from server.domain import queue
 from server.domain import store as store_domain
-from server.domain.inventory_serials import check_serial
+from server.domain.inventory.rules import check_serial
 from server.domain.paging import paginate
 from server.errors import (
     Conflict,

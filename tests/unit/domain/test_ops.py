@@ -24,7 +24,7 @@ from schema.api.ops import (
 from schema.tables.core import events
 from server.domain import ops
 from server.domain import store as store_domain
-from server.domain.common import parse_month
+from server.domain.calendar import parse_month
 from server.domain.context import Ctx
 from server.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
 from tests.conftest import STORE_ID, Harness

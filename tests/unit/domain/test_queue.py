@@ -36,7 +36,7 @@ from schema.tables.queue import queue_appointments, queue_tickets, queue_windows
 from server.domain import queue as domain
 from server.domain import store as store_domain
 from server.domain.context import Ctx
-from server.domain.queue_common import mask_name
+from server.domain.queue.rules import mask_name
 from server.errors import Conflict, Forbidden, IllegalTransition, NotFound, ValidationFailed
 from tests.conftest import STORE_ID, TZ, Harness, assert_replay_matches
 
