@@ -31,7 +31,7 @@ find the event at fault.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -47,7 +47,9 @@ from server.domain.rows import (
     Row,
     check_columns,
     delete_statement,
+    find_statement,
     insert_statement,
+    is_primary_key,
     key_of,
     key_params,
     primary_key,
@@ -121,6 +123,21 @@ class BatchRows:
             raise DuplicateRow(f"{table.name}: a row with this key exists")
         self._set_value(table, entry, dict(row))
 
+    def insert_many(self, table: sa.Table, rows: Sequence[Row]) -> None:
+        for row in rows:
+            self.insert(table, row)
+
+    def upsert_many(
+        self,
+        table: sa.Table,
+        rows: Sequence[Row],
+        *,
+        set: tuple[str, ...] = (),
+        inc: tuple[str, ...] = (),
+    ) -> None:
+        for row in rows:
+            self.upsert(table, row, set=set, inc=inc)
+
     def upsert(
         self,
         table: sa.Table,
@@ -175,6 +192,8 @@ class BatchRows:
         entry.exact = True
 
     def get(self, table: sa.Table, key: Row) -> dict[str, Any] | None:
+        if not is_primary_key(table, key):
+            return self._find(table, key)
         k = key_of(table, key)
         entry = self._entry(table, k)
         if entry.value is UNKNOWN:
@@ -187,6 +206,20 @@ class BatchRows:
         return None if value is None else dict(value)
 
     # ------------------------------------------------------------ reading rows
+
+    def _find(self, table: sa.Table, unique: Row) -> dict[str, Any] | None:
+        """The row with these values of a unique key other than the primary key: read from
+        the database once the table's operations are sent (a rare read: a roster's names)."""
+        self._flush_table(table)
+        statement = find_statement(table, frozenset(unique))
+        found = self.conn.execute(statement, {f"k_{n}": v for n, v in unique.items()})
+        row = found.mappings().first()
+        if row is None:
+            return None
+        found_row = dict(row)
+        entries = self._tables.setdefault(table, {})
+        entries[key_of(table, found_row)] = _Entry(base=dict(found_row), value=found_row)
+        return dict(found_row)
 
     def prefetch(self, table: sa.Table, keys: Iterable[Key]) -> None:
         """Read the rows with these keys that this batch has not read, in a few statements,

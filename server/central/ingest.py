@@ -13,11 +13,12 @@ caller's transaction:
 4. insert the good ones into ``events`` in one ``INSERT … ON CONFLICT DO NOTHING RETURNING
    seq`` (on PostgreSQL from one array per column, ``unnest``; an id already used elsewhere is
    not inserted and goes to quarantine);
-5. fold the inserted ones into the projections in seq order inside one SAVEPOINT, with the
-   projectors' writes batched (``server.central.batching``: queued, combined per row and sent
-   a few statements per table whatever the batch size); only if that fails, roll it back and
-   fold them again unbatched, one SAVEPOINT each, quarantining those that fail (and taking them
-   back out of ``events``), so one bad event never undoes the others;
+5. fold the inserted ones into the projections in seq order inside one SAVEPOINT, their
+   projectors' row operations applied as a batch (``server.central.batch_rows``: the rows
+   they read, read up front; their writes worked out per row and sent a few statements per
+   table whatever the batch size); only if that fails, roll it back and fold them again one at
+   a time, one SAVEPOINT each, quarantining those that fail (and taking them back out of
+   ``events``), so one bad event never undoes the others;
 6. insert the quarantined ones into ``central_quarantine`` (``ON CONFLICT DO NOTHING``);
 7. move the high-water mark over every contiguous held seq (events past a gap are stored, but
    the mark stops at the gap) and update the store's counters.
@@ -56,9 +57,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schema.events import Event, decode, tag_of
 from schema.tables.core import events, node_meta
 from schema.tables.sync import central_quarantine, central_stores
-from server.central.batching import Batching, ResultNeeded
+from server.central.batch_rows import BatchRows
 from server.contact_migration import LEGACY_MASK_BYTES, UPGRADED_META
-from server.domain.projection import apply, apply_all
+from server.domain.projection import apply, apply_all, reads_of
 from server.errors import HallsyncError, NotFound, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ def _ingest(
 ) -> IngestResult:
     if conn.dialect.name == "postgresql":
         # Plan each statement for the sizes at hand: a plan cached while the tables were small
-        # (or never analyzed) can scan a store's rows for every row written (see batching).
+        # (or never analyzed) can scan a store's rows for every row written.
         conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
     store = conn.execute(_LOCK_STORE, {"store_id": store_id}).first()
     if store is None:
@@ -410,25 +411,35 @@ def _walk(hw: int, held: list[int]) -> int:
 # ------------------------------------------------------------------ projections
 
 
-_warned: list[bool] = []
-
-
 def _project(conn: Connection, batch: list[tuple[int, Event]]) -> dict[int, str]:
-    """Fold the events in order; returns the seqs that could not be applied, with why."""
+    """Fold the events in order; returns the seqs that could not be applied, with why.
+
+    The whole batch is folded at once (``BatchRows``: the rows its projectors declared they
+    read, read in one statement per table; its writes sent set-based). If an event in it cannot
+    be applied, the batch is rolled back and its events folded one at a time, each in a
+    SAVEPOINT, to find the ones at fault (they are quarantined with the reason; the others are
+    applied): one bad event never costs the store the rest of its upload.
+    """
     if not batch:
         return {}
+    events = [e for _, e in batch]
     try:
         with conn.begin_nested():
-            batching = Batching(conn)
-            apply_all(batching, (e for _, e in batch))  # type: ignore[arg-type]
-            batching.flush()
+            rows = BatchRows(conn)
+            for table, keys in reads_of(events).items():
+                rows.prefetch(table, keys)
+            apply_all(rows, events)
+            rows.flush()
         return {}
     except Exception as exc:
         if _transient(exc):
             raise
-        if isinstance(exc, ResultNeeded) and not _warned:
-            _warned.append(True)
-            log.warning("ingest: projections folded unbatched (slower): %s", exc)
+        log.info(
+            "ingest: a batch from seq %d holds an event central cannot apply (%s); "
+            "folding it one event at a time",
+            batch[0][0],
+            type(exc).__name__,
+        )
     failed: dict[int, str] = {}
     for seq, event in batch:
         try:

@@ -3,14 +3,16 @@
 A projector folds one event into projection rows through a ``Rows``. Every operation names a
 table and a row by its whole primary key:
 
-- ``insert(table, row)``: a new row (a duplicate key is an error, as in SQL);
+- ``insert(table, row)``: a new row (a duplicate key is an error, as in SQL); ``insert_many``
+  for many (one statement on the store, whatever their number);
 - ``upsert(table, row, set=…, inc=…)``: insert the row, or, when its key exists, set the
   columns in ``set`` to the row's values and add the row's values to the columns in ``inc``;
-  with neither, an existing row is left as it is (insert-or-ignore);
+  with neither, an existing row is left as it is (insert-or-ignore); ``upsert_many`` likewise;
 - ``update(table, key, set={…}, inc={…})``: set columns and add to counters of the row with
   that key, if there is one;
 - ``delete(table, key)``;
-- ``get(table, key)``: the row as it stands now (after the operations before it), or None.
+- ``get(table, key)``: the row as it stands now (after the operations before it), or None;
+  ``key`` is the primary key or the columns of one of the table's unique constraints.
 
 Projectors write only from their event's fields and the rows ``get`` returns, so folding the
 log from scratch rebuilds the same rows anywhere. Two implementations apply the operations:
@@ -26,7 +28,7 @@ central can read them for a whole batch at once.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -42,10 +44,21 @@ class Rows(Protocol):
 
     def insert(self, table: sa.Table, row: Row) -> None: ...
 
+    def insert_many(self, table: sa.Table, rows: Sequence[Row]) -> None: ...
+
     def upsert(
         self,
         table: sa.Table,
         row: Row,
+        *,
+        set: tuple[str, ...] = (),
+        inc: tuple[str, ...] = (),
+    ) -> None: ...
+
+    def upsert_many(
+        self,
+        table: sa.Table,
+        rows: Sequence[Row],
         *,
         set: tuple[str, ...] = (),
         inc: tuple[str, ...] = (),
@@ -75,6 +88,35 @@ def primary_key(table: sa.Table) -> tuple[str, ...]:
     if not names:
         raise TypeError(f"{table.name} has no primary key: row operations need one")
     return names
+
+
+@functools.cache
+def unique_keys(table: sa.Table) -> frozenset[frozenset[str]]:
+    """Every set of columns that picks at most one row: the primary key and each unique
+    constraint."""
+    keys = {frozenset(primary_key(table))}
+    for constraint in table.constraints:
+        if isinstance(constraint, sa.UniqueConstraint):
+            keys.add(frozenset(c.name for c in constraint.columns))
+    return frozenset(keys)
+
+
+def is_primary_key(table: sa.Table, key: Row) -> bool:
+    """Whether ``key`` names a row by its primary key; raises if it names no unique key."""
+    names = frozenset(key)
+    if names == frozenset(primary_key(table)):
+        return True
+    if names not in unique_keys(table):
+        raise ValueError(f"{table.name}: {sorted(names)} is not a unique key")
+    return False
+
+
+@functools.cache
+def find_statement(table: sa.Table, names: frozenset[str]) -> Any:
+    """``SELECT * … WHERE`` each of ``names`` equals ``:k_<name>``."""
+    return sa.select(table).where(
+        *(table.c[n] == sa.bindparam(f"k_{n}", type_=table.c[n].type) for n in sorted(names))
+    )
 
 
 def key_of(table: sa.Table, row: Row) -> tuple[Any, ...]:
@@ -149,6 +191,15 @@ def update_params(table: sa.Table, key: Row, set_: Row, inc: Row) -> dict[str, A
     return params
 
 
+def same_columns(rows: Iterable[Row]) -> list[list[dict[str, Any]]]:
+    """``rows`` grouped by their columns (an ``executemany`` needs the same in every row),
+    each group in the given order."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(dict(row))
+    return list(groups.values())
+
+
 # ------------------------------------------------------------------ applied at once
 
 
@@ -165,6 +216,10 @@ class ConnectionRows:
     def insert(self, table: sa.Table, row: Row) -> None:
         self.conn.execute(insert_statement(table), dict(row))
 
+    def insert_many(self, table: sa.Table, rows: Sequence[Row]) -> None:
+        for group in same_columns(rows):
+            self.conn.execute(insert_statement(table), group)
+
     def upsert(
         self,
         table: sa.Table,
@@ -174,6 +229,18 @@ class ConnectionRows:
         inc: tuple[str, ...] = (),
     ) -> None:
         self.conn.execute(upsert_statement(table, set, inc, self._dialect), dict(row))
+
+    def upsert_many(
+        self,
+        table: sa.Table,
+        rows: Sequence[Row],
+        *,
+        set: tuple[str, ...] = (),
+        inc: tuple[str, ...] = (),
+    ) -> None:
+        statement = upsert_statement(table, set, inc, self._dialect)
+        for group in same_columns(rows):
+            self.conn.execute(statement, group)
 
     def update(
         self,
@@ -193,5 +260,10 @@ class ConnectionRows:
         self.conn.execute(delete_statement(table), key_params(table, key))
 
     def get(self, table: sa.Table, key: Row) -> dict[str, Any] | None:
-        found = self.conn.execute(get_statement(table), key_params(table, key)).mappings().first()
+        if is_primary_key(table, key):
+            statement, params = get_statement(table), key_params(table, key)
+        else:
+            statement = find_statement(table, frozenset(key))
+            params = {f"k_{n}": v for n, v in key.items()}
+        found = self.conn.execute(statement, params).mappings().first()
         return None if found is None else dict(found)

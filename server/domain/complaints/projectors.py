@@ -11,9 +11,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
-from sqlalchemy import Connection
-
 from schema.events import Event
 from schema.events.complaints import (
     ComplaintAssigned,
@@ -27,8 +24,7 @@ from schema.events.complaints import (
 )
 from schema.tables.complaints import complaint_steps, complaints
 from server.domain.projection import projects
-
-_c = complaints.c
+from server.domain.rows import Rows
 
 # What a reopening undoes: the previous round's resolution and feedback (the steps keep them).
 _RESOLUTION_CLEARED: dict[str, Any] = {
@@ -47,21 +43,13 @@ _RESOLUTION_CLEARED: dict[str, Any] = {
 }
 
 
-# Built once (see ``server.domain.sql``): the INSERT takes its row as parameters, the
-# UPDATE sets the columns it is given besides its ``b_*`` WHERE parameters.
-_INSERT = complaints.insert()
-_INSERT_STEP = complaint_steps.insert()
-_UPDATE = complaints.update().where(
-    _c.store_id == sa.bindparam("b_store_id"), _c.complaint_id == sa.bindparam("b_complaint_id")
-)
-# Assignment moves a new complaint on; a reassignment later keeps the stage it reached.
-_ASSIGN = _UPDATE.values(status=sa.case((_c.status == "open", "assigned"), else_=_c.status))
-_REOPEN = _UPDATE.values(reopen_count=_c.reopen_count + 1)
+def _key(e: Event, complaint_id: UUID) -> dict[str, Any]:
+    return {"store_id": e.store_id, "complaint_id": complaint_id}
 
 
-def _step(conn: Connection, e: Event, complaint_id: UUID, kind: str, **columns: Any) -> None:
-    conn.execute(
-        _INSERT_STEP,
+def _step(rows: Rows, e: Event, complaint_id: UUID, kind: str, **columns: Any) -> None:
+    rows.insert(
+        complaint_steps,
         {
             "store_id": e.store_id,
             "step_id": e.id,
@@ -74,19 +62,14 @@ def _step(conn: Connection, e: Event, complaint_id: UUID, kind: str, **columns: 
     )
 
 
-def _update(
-    conn: Connection, e: Event, complaint_id: UUID, statement: Any = _UPDATE, **values: Any
-) -> None:
-    conn.execute(
-        statement,
-        {"b_store_id": e.store_id, "b_complaint_id": complaint_id, "updated_at": e.at, **values},
-    )
+def _update(rows: Rows, e: Event, complaint_id: UUID, **values: Any) -> None:
+    rows.update(complaints, _key(e, complaint_id), set={"updated_at": e.at, **values})
 
 
 @projects(ComplaintOpened)
-def _opened(conn: Connection, e: ComplaintOpened) -> None:
-    conn.execute(
-        _INSERT,
+def _opened(rows: Rows, e: ComplaintOpened) -> None:
+    rows.insert(
+        complaints,
         dict(
             store_id=e.store_id,
             complaint_id=e.complaint_id,
@@ -111,19 +94,22 @@ def _opened(conn: Connection, e: ComplaintOpened) -> None:
             updated_at=e.at,
         ),
     )
-    _step(conn, e, e.complaint_id, "opened", note=e.description)
+    _step(rows, e, e.complaint_id, "opened", note=e.description)
 
 
-@projects(ComplaintAssigned)
-def _assigned(conn: Connection, e: ComplaintAssigned) -> None:
-    _update(conn, e, e.complaint_id, _ASSIGN, owner_id=e.owner_id)  # and the status
-    _step(conn, e, e.complaint_id, "assigned", owner_id=e.owner_id)
+@projects(ComplaintAssigned, reads=lambda e: [(complaints, _key(e, e.complaint_id))])
+def _assigned(rows: Rows, e: ComplaintAssigned) -> None:
+    # Assignment moves a new complaint on; a reassignment later keeps the stage it reached.
+    current = rows.get(complaints, _key(e, e.complaint_id))
+    moved = {"status": "assigned"} if current is not None and current["status"] == "open" else {}
+    _update(rows, e, e.complaint_id, owner_id=e.owner_id, **moved)
+    _step(rows, e, e.complaint_id, "assigned", owner_id=e.owner_id)
 
 
 @projects(ComplaintResponded)
-def _responded(conn: Connection, e: ComplaintResponded) -> None:
+def _responded(rows: Rows, e: ComplaintResponded) -> None:
     _update(
-        conn,
+        rows,
         e,
         e.complaint_id,
         status="responded",
@@ -131,19 +117,19 @@ def _responded(conn: Connection, e: ComplaintResponded) -> None:
         first_responded_by=e.actor,
         first_response_within_sla=e.within_sla,
     )
-    _step(conn, e, e.complaint_id, "responded", note=e.note, within_sla=e.within_sla)
+    _step(rows, e, e.complaint_id, "responded", note=e.note, within_sla=e.within_sla)
 
 
 @projects(ComplaintEscalated)
-def _escalated(conn: Connection, e: ComplaintEscalated) -> None:
-    _update(conn, e, e.complaint_id, escalation_level=e.level)
-    _step(conn, e, e.complaint_id, "escalated", note=e.reason, level=e.level)
+def _escalated(rows: Rows, e: ComplaintEscalated) -> None:
+    _update(rows, e, e.complaint_id, escalation_level=e.level)
+    _step(rows, e, e.complaint_id, "escalated", note=e.reason, level=e.level)
 
 
 @projects(ComplaintResolved)
-def _resolved(conn: Connection, e: ComplaintResolved) -> None:
+def _resolved(rows: Rows, e: ComplaintResolved) -> None:
     _update(
-        conn,
+        rows,
         e,
         e.complaint_id,
         status="resolved",
@@ -157,7 +143,7 @@ def _resolved(conn: Connection, e: ComplaintResolved) -> None:
         resolution_within_sla=e.within_sla,
     )
     _step(
-        conn,
+        rows,
         e,
         e.complaint_id,
         "resolved",
@@ -168,9 +154,9 @@ def _resolved(conn: Connection, e: ComplaintResolved) -> None:
 
 
 @projects(ComplaintFeedbackRecorded)
-def _feedback(conn: Connection, e: ComplaintFeedbackRecorded) -> None:
+def _feedback(rows: Rows, e: ComplaintFeedbackRecorded) -> None:
     _update(
-        conn,
+        rows,
         e,
         e.complaint_id,
         feedback_satisfied=e.satisfied,
@@ -179,7 +165,7 @@ def _feedback(conn: Connection, e: ComplaintFeedbackRecorded) -> None:
         feedback_at=e.at,
     )
     _step(
-        conn,
+        rows,
         e,
         e.complaint_id,
         "feedback",
@@ -190,20 +176,22 @@ def _feedback(conn: Connection, e: ComplaintFeedbackRecorded) -> None:
 
 
 @projects(ComplaintClosed)
-def _closed(conn: Connection, e: ComplaintClosed) -> None:
-    _update(conn, e, e.complaint_id, status="closed", closed_at=e.at)
-    _step(conn, e, e.complaint_id, "closed", note=e.note or None)
+def _closed(rows: Rows, e: ComplaintClosed) -> None:
+    _update(rows, e, e.complaint_id, status="closed", closed_at=e.at)
+    _step(rows, e, e.complaint_id, "closed", note=e.note or None)
 
 
 @projects(ComplaintReopened)
-def _reopened(conn: Connection, e: ComplaintReopened) -> None:
-    _update(
-        conn,
-        e,
-        e.complaint_id,
-        _REOPEN,  # and reopen_count + 1
-        status="reopened",
-        resolution_due_at=e.resolution_due_at,
-        **_RESOLUTION_CLEARED,
+def _reopened(rows: Rows, e: ComplaintReopened) -> None:
+    rows.update(
+        complaints,
+        _key(e, e.complaint_id),
+        set={
+            "status": "reopened",
+            "resolution_due_at": e.resolution_due_at,
+            "updated_at": e.at,
+            **_RESOLUTION_CLEARED,
+        },
+        inc={"reopen_count": 1},
     )
-    _step(conn, e, e.complaint_id, "reopened", note=e.reason, due_at=e.resolution_due_at)
+    _step(rows, e, e.complaint_id, "reopened", note=e.reason, due_at=e.resolution_due_at)

@@ -6,15 +6,13 @@ is the fold of the log: commutative per SKU, and identical when central replays 
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy import Connection
 
 from schema.events import Event
 from schema.events.inventory import (
@@ -39,7 +37,7 @@ from schema.events.inventory import (
 )
 from schema.tables import inventory as tables
 from server.domain.projection import projects
-from server.domain.sql import upsert
+from server.domain.rows import Rows
 
 adjustments = tables.inventory_adjustments
 count_lines = tables.inventory_count_lines
@@ -63,41 +61,36 @@ _MOVES: dict[type[StockMovement], tuple[MovementKind, int, SerialStatus]] = {
 
 # ---------------------------------------------------------------- helpers
 
-# Built once (see ``server.domain.sql``).
-_ON_HAND_OF_SKUS = sa.select(stock.c.sku, stock.c.on_hand).where(
-    stock.c.store_id == sa.bindparam("store_id"),
-    stock.c.sku.in_(sa.bindparam("skus", expanding=True)),
-)
+
+def _stock_key(e: Event, sku: str) -> dict[str, Any]:
+    return {"store_id": e.store_id, "sku": sku}
 
 
-def _bump(conn: Connection, e: Event, deltas: Sequence[tuple[str, int]]) -> list[int]:
+def _stock_reads(e: Event, skus: Iterable[str]) -> list[tuple[sa.Table, dict[str, Any]]]:
+    """The stock rows ``_bump`` will read (``projects(reads=…)``)."""
+    return [(stock, _stock_key(e, sku)) for sku in dict.fromkeys(skus)]
+
+
+def _bump(rows: Rows, e: Event, deltas: Sequence[tuple[str, int]]) -> list[int]:
     """Add each ``(sku, delta)`` to on-hand, in order; the on-hand after each, in that order.
 
-    One upsert per SKU (an atomic ``on_hand + delta``), sent as one ``executemany``, then one
-    read of the results, whatever the number of lines.
+    One upsert per SKU (``on_hand + delta``), then a read of each SKU's row: its projector
+    declares those reads, so central reads a whole batch's in one statement.
     """
     totals: dict[str, int] = {}
     for sku, delta in deltas:
         totals[sku] = totals.get(sku, 0) + delta
-    if not totals:
-        return []
-    upsert(
-        conn,
-        stock,
-        [
-            {"store_id": e.store_id, "sku": sku, "on_hand": total, "updated_at": e.at}
-            for sku, total in totals.items()
-        ],
-        ["store_id", "sku"],
-        increment=["on_hand"],
-    )
-    final: dict[str, int] = {
-        sku: on_hand
-        for sku, on_hand in conn.execute(
-            _ON_HAND_OF_SKUS, {"store_id": e.store_id, "skus": list(totals)}
+    running: dict[str, int] = {}
+    for sku, total in totals.items():
+        rows.upsert(
+            stock,
+            {"store_id": e.store_id, "sku": sku, "on_hand": total, "updated_at": e.at},
+            set=("updated_at",),
+            inc=("on_hand",),
         )
-    }
-    running = {sku: final[sku] - total for sku, total in totals.items()}
+        row = rows.get(stock, _stock_key(e, sku))
+        assert row is not None  # just upserted
+        running[sku] = row["on_hand"] - total
     after: list[int] = []
     for sku, delta in deltas:
         running[sku] += delta
@@ -126,17 +119,6 @@ def _ledger_row(e: Event, **row: Any) -> dict[str, Any]:
     return values
 
 
-def _insert_all(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(_insert_of(table), rows)
-
-
-@functools.cache
-def _insert_of(table: sa.Table) -> sa.Insert:
-    """``table.insert()``, built once (see ``server.domain.sql``)."""
-    return table.insert()
-
-
 @dataclass(frozen=True)
 class _SerialMove:
     """One serialised unit moving to ``status`` (``sale_price_cents`` is kept on a sale)."""
@@ -147,8 +129,11 @@ class _SerialMove:
     sale_price_cents: int | None = None
 
 
+_SERIAL_MOVED = ("sku", "status", "last_movement_id", "updated_at")
+
+
 def _serials_moved(
-    conn: Connection,
+    rows: Rows,
     e: Event,
     moves: Sequence[_SerialMove],
     *,
@@ -159,26 +144,27 @@ def _serials_moved(
     """Move serialised units to their new status and add the step to each one's history.
 
     A sale records the price each unit went for; any other move keeps the last sale price
-    (a return refunds it by default). Rows are upserted per set of columns, as an
-    ``executemany`` needs the same columns in every row.
+    (a return refunds it by default).
     """
-    rows = [
-        {
-            "store_id": e.store_id,
-            "serial": m.serial,
-            "sku": m.sku,
-            "status": m.status,
-            "last_movement_id": movement_id,
-            "updated_at": e.at,
-            **({"sale_price_cents": m.sale_price_cents} if m.status == "sold" else {}),
-        }
-        for m in moves
-    ]
-    for columns in {tuple(row) for row in rows}:
-        same = [row for row in rows if tuple(row) == columns]
-        upsert(conn, serials_t, same, ["store_id", "serial"])
-    _insert_all(
-        conn,
+    for sold in (False, True):  # a sale also sets the price: two shapes of row
+        rows.upsert_many(
+            serials_t,
+            [
+                {
+                    "store_id": e.store_id,
+                    "serial": m.serial,
+                    "sku": m.sku,
+                    "status": m.status,
+                    "last_movement_id": movement_id,
+                    "updated_at": e.at,
+                    **({"sale_price_cents": m.sale_price_cents} if sold else {}),
+                }
+                for m in moves
+                if (m.status == "sold") == sold
+            ],
+            set=(*_SERIAL_MOVED, "sale_price_cents") if sold else _SERIAL_MOVED,
+        )
+    rows.insert_many(
         serial_history,
         [
             {
@@ -202,9 +188,8 @@ def _serials_moved(
 
 
 @projects(ItemDefined)
-def _item_defined(conn: Connection, e: ItemDefined) -> None:
-    upsert(
-        conn,
+def _item_defined(rows: Rows, e: ItemDefined) -> None:
+    rows.upsert(
         items,
         {
             "store_id": e.store_id,
@@ -217,17 +202,17 @@ def _item_defined(conn: Connection, e: ItemDefined) -> None:
             "created_at": e.at,
             "updated_at": e.at,
         },
-        ["store_id", "sku"],
-        insert_only=["created_at"],  # a redefined item keeps when it was first defined
+        # A redefined item keeps when it was first defined (``created_at``).
+        set=("name", "category", "unit_price_cents", "serialised", "active", "updated_at"),
     )
 
 
 @projects(ItemPriceChanged)
-def _price_changed(conn: Connection, e: ItemPriceChanged) -> None:
-    conn.execute(
-        items.update()
-        .where(items.c.store_id == e.store_id, items.c.sku == e.sku)
-        .values(unit_price_cents=e.unit_price_cents, updated_at=e.at)
+def _price_changed(rows: Rows, e: ItemPriceChanged) -> None:
+    rows.update(
+        items,
+        {"store_id": e.store_id, "sku": e.sku},
+        set={"unit_price_cents": e.unit_price_cents, "updated_at": e.at},
     )
 
 
@@ -241,8 +226,9 @@ def _price_changed(conn: Connection, e: ItemPriceChanged) -> None:
     StockSold,
     StockTransferredOut,
     StockWrittenOff,
+    reads=lambda e: _stock_reads(e, (line.sku for line in e.lines)),
 )
-def _moved(conn: Connection, e: StockMovement) -> None:
+def _moved(rows: Rows, e: StockMovement) -> None:
     kind, sign, serial_status = _MOVES[type(e)]
     header: dict[str, Any] = {"note": e.note}
     if isinstance(e, StockReceived):
@@ -257,7 +243,7 @@ def _moved(conn: Connection, e: StockMovement) -> None:
         header.update(reason=e.reason, ticket_id=e.ticket_id)
     elif isinstance(e, StockWrittenOff):
         header.update(reason=e.reason)
-    after = _bump(conn, e, [(line.sku, sign * line.qty) for line in e.lines])
+    after = _bump(rows, e, [(line.sku, sign * line.qty) for line in e.lines])
     ledger: list[dict[str, Any]] = []
     moves: list[_SerialMove] = []
     for line_no, line in enumerate(e.lines):
@@ -281,17 +267,22 @@ def _moved(conn: Connection, e: StockMovement) -> None:
             )
         )
         moves.extend(_SerialMove(s, line.sku, serial_status, price) for s in line.serials)
-    _insert_all(conn, movements, ledger)
-    _serials_moved(conn, e, moves, movement_id=e.movement_id, kind=kind, day=e.day)
+    rows.insert_many(movements, ledger)
+    _serials_moved(rows, e, moves, movement_id=e.movement_id, kind=kind, day=e.day)
 
 
 # ---------------------------------------------------------------- adjustments
 
 
+def _adjustment_key(e: AdjustmentRequested | AdjustmentRejected | StockAdjusted) -> dict[str, Any]:
+    return {"store_id": e.store_id, "adjustment_id": e.adjustment_id}
+
+
 @projects(AdjustmentRequested)
-def _adjustment_requested(conn: Connection, e: AdjustmentRequested) -> None:
-    conn.execute(
-        adjustments.insert().values(
+def _adjustment_requested(rows: Rows, e: AdjustmentRequested) -> None:
+    rows.insert(
+        adjustments,
+        dict(
             store_id=e.store_id,
             adjustment_id=e.adjustment_id,
             sku=e.sku,
@@ -302,25 +293,24 @@ def _adjustment_requested(conn: Connection, e: AdjustmentRequested) -> None:
             requested_by=e.actor,
             requested_at=e.at,
             decision_note="",
-        )
+        ),
     )
 
 
 @projects(AdjustmentRejected)
-def _adjustment_rejected(conn: Connection, e: AdjustmentRejected) -> None:
-    conn.execute(
-        adjustments.update()
-        .where(adjustments.c.store_id == e.store_id, adjustments.c.adjustment_id == e.adjustment_id)
-        .values(status="rejected", decided_by=e.actor, decided_at=e.at, decision_note=e.note)
+def _adjustment_rejected(rows: Rows, e: AdjustmentRejected) -> None:
+    rows.update(
+        adjustments,
+        _adjustment_key(e),
+        set=dict(status="rejected", decided_by=e.actor, decided_at=e.at, decision_note=e.note),
     )
 
 
-@projects(StockAdjusted)
-def _adjusted(conn: Connection, e: StockAdjusted) -> None:
+@projects(StockAdjusted, reads=lambda e: _stock_reads(e, [e.sku]))
+def _adjusted(rows: Rows, e: StockAdjusted) -> None:
     # An approval decides the pending request; a manager's own adjustment had no request, so
     # its row is created here. Either way the request's own fields are the first writer's.
-    upsert(
-        conn,
+    rows.upsert(
         adjustments,
         {
             "store_id": e.store_id,
@@ -336,34 +326,30 @@ def _adjusted(conn: Connection, e: StockAdjusted) -> None:
             "decided_at": e.at,
             "decision_note": e.note,
         },
-        ["store_id", "adjustment_id"],
-        insert_only=["sku", "delta", "serials", "reason", "requested_by", "requested_at"],
+        set=("status", "decided_by", "decided_at", "decision_note"),
     )
-    (after,) = _bump(conn, e, [(e.sku, e.delta)])
-    _insert_all(
-        conn,
+    (after,) = _bump(rows, e, [(e.sku, e.delta)])
+    rows.insert(
         movements,
-        [
-            _ledger_row(
-                e,
-                movement_id=e.adjustment_id,
-                line_no=0,
-                kind="adjust",
-                day=e.day,
-                sku=e.sku,
-                category=e.category,
-                qty=abs(e.delta),
-                delta=e.delta,
-                on_hand_after=after,
-                serials=list(e.serials),
-                reason=e.reason,
-                note=e.note,
-            )
-        ],
+        _ledger_row(
+            e,
+            movement_id=e.adjustment_id,
+            line_no=0,
+            kind="adjust",
+            day=e.day,
+            sku=e.sku,
+            category=e.category,
+            qty=abs(e.delta),
+            delta=e.delta,
+            on_hand_after=after,
+            serials=list(e.serials),
+            reason=e.reason,
+            note=e.note,
+        ),
     )
     status: SerialStatus = "in_stock" if e.delta > 0 else "written_off"
     _serials_moved(
-        conn,
+        rows,
         e,
         [_SerialMove(s, e.sku, status) for s in e.serials],
         movement_id=e.adjustment_id,
@@ -375,14 +361,21 @@ def _adjusted(conn: Connection, e: StockAdjusted) -> None:
 # ---------------------------------------------------------------- counts
 
 
-def _count_key(e: CountOpened | CountLineRecorded | CountCancelled | StockCounted) -> Any:
-    return sa.and_(counts.c.store_id == e.store_id, counts.c.count_id == e.count_id)
+def _count_key(
+    e: CountOpened | CountLineRecorded | CountCancelled | StockCounted,
+) -> dict[str, Any]:
+    return {"store_id": e.store_id, "count_id": e.count_id}
+
+
+def _line_key(e: CountLineRecorded | StockCounted, sku: str) -> dict[str, Any]:
+    return {"store_id": e.store_id, "count_id": e.count_id, "sku": sku}
 
 
 @projects(CountOpened)
-def _count_opened(conn: Connection, e: CountOpened) -> None:
-    conn.execute(
-        counts.insert().values(
+def _count_opened(rows: Rows, e: CountOpened) -> None:
+    rows.insert(
+        counts,
+        dict(
             store_id=e.store_id,
             count_id=e.count_id,
             status="open",
@@ -391,95 +384,73 @@ def _count_opened(conn: Connection, e: CountOpened) -> None:
             opened_by=e.actor,
             opened_at=e.at,
             cancel_reason="",
-        )
+        ),
     )
-    if e.skus:
-        conn.execute(
-            count_lines.insert(),
-            [
-                {
-                    "store_id": e.store_id,
-                    "count_id": e.count_id,
-                    "sku": sku,
-                    "serials": [],
-                    "missing": [],
-                    "unexpected": [],
-                }
-                for sku in e.skus
-            ],
-        )
-
-
-def _line_key(e: CountLineRecorded | StockCounted, sku: str) -> Any:
-    return sa.and_(
-        count_lines.c.store_id == e.store_id,
-        count_lines.c.count_id == e.count_id,
-        count_lines.c.sku == sku,
+    rows.insert_many(
+        count_lines,
+        [
+            {
+                "store_id": e.store_id,
+                "count_id": e.count_id,
+                "sku": sku,
+                "serials": [],
+                "missing": [],
+                "unexpected": [],
+            }
+            for sku in e.skus
+        ],
     )
 
 
 @projects(CountLineRecorded)
-def _count_line(conn: Connection, e: CountLineRecorded) -> None:
-    conn.execute(
-        count_lines.update()
-        .where(_line_key(e, e.sku))
-        .values(counted=e.counted, serials=list(e.serials), recorded_by=e.actor, recorded_at=e.at)
+def _count_line(rows: Rows, e: CountLineRecorded) -> None:
+    rows.update(
+        count_lines,
+        _line_key(e, e.sku),
+        set=dict(counted=e.counted, serials=list(e.serials), recorded_by=e.actor, recorded_at=e.at),
     )
 
 
 @projects(CountCancelled)
-def _count_cancelled(conn: Connection, e: CountCancelled) -> None:
-    conn.execute(
-        counts.update()
-        .where(_count_key(e))
-        .values(status="cancelled", closed_by=e.actor, closed_at=e.at, cancel_reason=e.reason)
+def _count_cancelled(rows: Rows, e: CountCancelled) -> None:
+    rows.update(
+        counts,
+        _count_key(e),
+        set=dict(status="cancelled", closed_by=e.actor, closed_at=e.at, cancel_reason=e.reason),
     )
 
 
-@projects(StockCounted)
-def _counted(conn: Connection, e: StockCounted) -> None:
-    conn.execute(
-        counts.update()
-        .where(_count_key(e))
-        .values(status="posted", closed_by=e.actor, closed_at=e.at, posted_day=e.day)
-    )
-    if not e.lines:
-        return
-    conn.execute(
-        count_lines.update()
-        .where(
-            count_lines.c.store_id == e.store_id,
-            count_lines.c.count_id == e.count_id,
-            count_lines.c.sku == sa.bindparam("b_sku"),
-        )
-        .values(
-            book=sa.bindparam("b_book"),
-            variance=sa.bindparam("b_variance"),
-            unit_price_cents=sa.bindparam("b_price"),
-            missing=sa.bindparam("b_missing"),
-            unexpected=sa.bindparam("b_unexpected"),
-        ),
-        [
-            {
-                "b_sku": line.sku,
-                "b_book": line.book,
-                "b_variance": line.variance,
-                "b_price": line.unit_price_cents,
-                "b_missing": list(line.missing),
-                "b_unexpected": list(line.unexpected),
-            }
-            for line in e.lines
-        ],
-    )
-    # Lines where nothing moved get no ledger row.
-    moved = [
+def _moved_lines(e: StockCounted) -> list[tuple[int, Any]]:
+    """The count's lines where something moved (the others get no ledger row)."""
+    return [
         (line_no, line)
         for line_no, line in enumerate(e.lines)
         if line.variance != 0 or line.missing or line.unexpected
     ]
-    after = _bump(conn, e, [(line.sku, line.variance) for _, line in moved])
-    _insert_all(
-        conn,
+
+
+@projects(StockCounted, reads=lambda e: _stock_reads(e, (line.sku for _, line in _moved_lines(e))))
+def _counted(rows: Rows, e: StockCounted) -> None:
+    rows.update(
+        counts,
+        _count_key(e),
+        set=dict(status="posted", closed_by=e.actor, closed_at=e.at, posted_day=e.day),
+    )
+    for line in e.lines:
+        rows.update(
+            count_lines,
+            _line_key(e, line.sku),
+            set={
+                "book": line.book,
+                "variance": line.variance,
+                "unit_price_cents": line.unit_price_cents,
+                "missing": list(line.missing),
+                "unexpected": list(line.unexpected),
+            },
+        )
+    moved = _moved_lines(e)
+    after = _bump(rows, e, [(line.sku, line.variance) for _, line in moved])
+    rows.insert_many(
         movements,
         [
             _ledger_row(
@@ -501,7 +472,7 @@ def _counted(conn: Connection, e: StockCounted) -> None:
         ],
     )
     _serials_moved(
-        conn,
+        rows,
         e,
         [
             *(_SerialMove(s, line.sku, "written_off") for _, line in moved for s in line.missing),

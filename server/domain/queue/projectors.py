@@ -10,9 +10,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
-from sqlalchemy import Connection
-
 from schema.events.queue import (
     AppointmentBooked,
     AppointmentCancelled,
@@ -37,40 +34,20 @@ from schema.events.queue import (
 from schema.tables.queue import queue_appointments, queue_tickets, queue_windows
 from server.domain.projection import projects
 from server.domain.queue.rules import RANK_PRIORITY, RANK_TRANSFERRED, RANK_WALK_IN
-
-# Built once. An UPDATE without ``.values()`` sets the columns named in the parameters it is
-# executed with (the ``b_*`` parameters are its WHERE clause), and is compiled once per set of
-# columns; an INSERT likewise takes its row as the parameters.
-_UPDATE_WINDOW = queue_windows.update().where(
-    queue_windows.c.store_id == sa.bindparam("b_store_id"),
-    queue_windows.c.window_id == sa.bindparam("b_window_id"),
-)
-_UPDATE_TICKET = queue_tickets.update().where(
-    queue_tickets.c.store_id == sa.bindparam("b_store_id"),
-    queue_tickets.c.ticket_id == sa.bindparam("b_ticket_id"),
-)
-_TRANSFER_TICKET = _UPDATE_TICKET.values(transfer_count=queue_tickets.c.transfer_count + 1)
-_UPDATE_APPOINTMENT = queue_appointments.update().where(
-    queue_appointments.c.store_id == sa.bindparam("b_store_id"),
-    queue_appointments.c.appointment_id == sa.bindparam("b_appointment_id"),
-)
-_INSERT_WINDOW = queue_windows.insert()
-_INSERT_TICKET = queue_tickets.insert()
-_INSERT_APPOINTMENT = queue_appointments.insert()
+from server.domain.rows import Rows
 
 
-def _window(conn: Connection, store_id: str, window_id: UUID, **values: Any) -> None:
-    conn.execute(_UPDATE_WINDOW, {"b_store_id": store_id, "b_window_id": window_id, **values})
+def _window(rows: Rows, store_id: str, window_id: UUID, **values: Any) -> None:
+    rows.update(queue_windows, {"store_id": store_id, "window_id": window_id}, set=values)
 
 
-def _ticket(conn: Connection, store_id: str, ticket_id: UUID, **values: Any) -> None:
-    conn.execute(_UPDATE_TICKET, {"b_store_id": store_id, "b_ticket_id": ticket_id, **values})
+def _ticket(rows: Rows, store_id: str, ticket_id: UUID, **values: Any) -> None:
+    rows.update(queue_tickets, {"store_id": store_id, "ticket_id": ticket_id}, set=values)
 
 
-def _appointment(conn: Connection, store_id: str, appointment_id: UUID, **values: Any) -> None:
-    conn.execute(
-        _UPDATE_APPOINTMENT,
-        {"b_store_id": store_id, "b_appointment_id": appointment_id, **values},
+def _appointment(rows: Rows, store_id: str, appointment_id: UUID, **values: Any) -> None:
+    rows.update(
+        queue_appointments, {"store_id": store_id, "appointment_id": appointment_id}, set=values
     )
 
 
@@ -78,9 +55,9 @@ def _appointment(conn: Connection, store_id: str, appointment_id: UUID, **values
 
 
 @projects(WindowDefined)
-def _defined(conn: Connection, e: WindowDefined) -> None:
-    conn.execute(
-        _INSERT_WINDOW,
+def _defined(rows: Rows, e: WindowDefined) -> None:
+    rows.insert(
+        queue_windows,
         dict(
             store_id=e.store_id,
             window_id=e.window_id,
@@ -99,19 +76,19 @@ def _defined(conn: Connection, e: WindowDefined) -> None:
 
 
 @projects(WindowChanged)
-def _changed(conn: Connection, e: WindowChanged) -> None:
-    _window(conn, e.store_id, e.window_id, name=e.name, categories=list(e.categories))
+def _changed(rows: Rows, e: WindowChanged) -> None:
+    _window(rows, e.store_id, e.window_id, name=e.name, categories=list(e.categories))
 
 
 @projects(WindowOpened)
-def _opened(conn: Connection, e: WindowOpened) -> None:
-    _window(conn, e.store_id, e.window_id, status="open", staff=e.staff, status_since=e.at)
+def _opened(rows: Rows, e: WindowOpened) -> None:
+    _window(rows, e.store_id, e.window_id, status="open", staff=e.staff, status_since=e.at)
 
 
 @projects(WindowPaused)
-def _paused(conn: Connection, e: WindowPaused) -> None:
+def _paused(rows: Rows, e: WindowPaused) -> None:
     _window(
-        conn,
+        rows,
         e.store_id,
         e.window_id,
         status="paused",
@@ -122,9 +99,9 @@ def _paused(conn: Connection, e: WindowPaused) -> None:
 
 
 @projects(WindowResumed)
-def _resumed(conn: Connection, e: WindowResumed) -> None:
+def _resumed(rows: Rows, e: WindowResumed) -> None:
     _window(
-        conn,
+        rows,
         e.store_id,
         e.window_id,
         status="open",
@@ -135,9 +112,9 @@ def _resumed(conn: Connection, e: WindowResumed) -> None:
 
 
 @projects(WindowClosed)
-def _closed(conn: Connection, e: WindowClosed) -> None:
+def _closed(rows: Rows, e: WindowClosed) -> None:
     _window(
-        conn,
+        rows,
         e.store_id,
         e.window_id,
         status="closed",
@@ -152,10 +129,10 @@ def _closed(conn: Connection, e: WindowClosed) -> None:
 
 
 @projects(TicketIssued)
-def _issued(conn: Connection, e: TicketIssued) -> None:
+def _issued(rows: Rows, e: TicketIssued) -> None:
     priority = e.vip or e.appointment_id is not None
-    conn.execute(
-        _INSERT_TICKET,
+    rows.insert(
+        queue_tickets,
         dict(
             store_id=e.store_id,
             ticket_id=e.ticket_id,
@@ -197,7 +174,7 @@ def _issued(conn: Connection, e: TicketIssued) -> None:
 
 
 @projects(TicketCalled)
-def _called(conn: Connection, e: TicketCalled) -> None:
+def _called(rows: Rows, e: TicketCalled) -> None:
     values: dict[str, Any] = {
         "status": "called",
         "window_id": e.window_id,
@@ -208,18 +185,18 @@ def _called(conn: Connection, e: TicketCalled) -> None:
     }
     if e.first_call:
         values.update(called_at=e.at, wait_seconds=e.wait_seconds)
-    _ticket(conn, e.store_id, e.ticket_id, **values)
+    _ticket(rows, e.store_id, e.ticket_id, **values)
 
 
 @projects(TicketRecalled)
-def _recalled(conn: Connection, e: TicketRecalled) -> None:
-    _ticket(conn, e.store_id, e.ticket_id, last_called_at=e.at, call_count=e.call_count)
+def _recalled(rows: Rows, e: TicketRecalled) -> None:
+    _ticket(rows, e.store_id, e.ticket_id, last_called_at=e.at, call_count=e.call_count)
 
 
 @projects(TicketNoShow)
-def _no_show(conn: Connection, e: TicketNoShow) -> None:
+def _no_show(rows: Rows, e: TicketNoShow) -> None:
     _ticket(
-        conn,
+        rows,
         e.store_id,
         e.ticket_id,
         status="no_show",
@@ -230,14 +207,14 @@ def _no_show(conn: Connection, e: TicketNoShow) -> None:
 
 
 @projects(TicketServingStarted)
-def _serving(conn: Connection, e: TicketServingStarted) -> None:
-    _ticket(conn, e.store_id, e.ticket_id, status="serving", serving_at=e.at, served_by=e.served_by)
+def _serving(rows: Rows, e: TicketServingStarted) -> None:
+    _ticket(rows, e.store_id, e.ticket_id, status="serving", serving_at=e.at, served_by=e.served_by)
 
 
 @projects(TicketFinished)
-def _finished(conn: Connection, e: TicketFinished) -> None:
+def _finished(rows: Rows, e: TicketFinished) -> None:
     _ticket(
-        conn,
+        rows,
         e.store_id,
         e.ticket_id,
         status="done",
@@ -250,14 +227,13 @@ def _finished(conn: Connection, e: TicketFinished) -> None:
 
 
 @projects(TicketTransferred)
-def _transferred(conn: Connection, e: TicketTransferred) -> None:
+def _transferred(rows: Rows, e: TicketTransferred) -> None:
     # A transfer note explains the hand-over; it replaces an older note, never blanks one.
     note = {"note": e.note} if e.note else {}
-    conn.execute(
-        _TRANSFER_TICKET,  # also transfer_count + 1
-        {
-            "b_store_id": e.store_id,
-            "b_ticket_id": e.ticket_id,
+    rows.update(
+        queue_tickets,
+        {"store_id": e.store_id, "ticket_id": e.ticket_id},
+        set={
             "status": "waiting",
             "category": e.to_category,
             "target_window_id": e.to_window_id,
@@ -269,28 +245,29 @@ def _transferred(conn: Connection, e: TicketTransferred) -> None:
             "service_seconds": e.service_seconds,
             **note,
         },
+        inc={"transfer_count": 1},
     )
 
 
 @projects(TicketCancelled)
-def _cancelled(conn: Connection, e: TicketCancelled) -> None:
+def _cancelled(rows: Rows, e: TicketCancelled) -> None:
     _ticket(
-        conn, e.store_id, e.ticket_id, status="cancelled", cancel_reason=e.reason, ended_at=e.at
+        rows, e.store_id, e.ticket_id, status="cancelled", cancel_reason=e.reason, ended_at=e.at
     )
 
 
 @projects(TicketRated)
-def _rated(conn: Connection, e: TicketRated) -> None:
-    _ticket(conn, e.store_id, e.ticket_id, score=e.score, comment=e.comment, rated_at=e.at)
+def _rated(rows: Rows, e: TicketRated) -> None:
+    _ticket(rows, e.store_id, e.ticket_id, score=e.score, comment=e.comment, rated_at=e.at)
 
 
 # ---------------------------------------------------------------- appointments
 
 
 @projects(AppointmentBooked)
-def _booked(conn: Connection, e: AppointmentBooked) -> None:
-    conn.execute(
-        _INSERT_APPOINTMENT,
+def _booked(rows: Rows, e: AppointmentBooked) -> None:
+    rows.insert(
+        queue_appointments,
         dict(
             store_id=e.store_id,
             appointment_id=e.appointment_id,
@@ -316,9 +293,9 @@ def _booked(conn: Connection, e: AppointmentBooked) -> None:
 
 
 @projects(AppointmentCheckedIn)
-def _checked_in(conn: Connection, e: AppointmentCheckedIn) -> None:
+def _checked_in(rows: Rows, e: AppointmentCheckedIn) -> None:
     _appointment(
-        conn,
+        rows,
         e.store_id,
         e.appointment_id,
         status="checked_in",
@@ -330,9 +307,9 @@ def _checked_in(conn: Connection, e: AppointmentCheckedIn) -> None:
 
 
 @projects(AppointmentCancelled)
-def _appointment_cancelled(conn: Connection, e: AppointmentCancelled) -> None:
+def _appointment_cancelled(rows: Rows, e: AppointmentCancelled) -> None:
     _appointment(
-        conn,
+        rows,
         e.store_id,
         e.appointment_id,
         status="cancelled",
@@ -342,5 +319,5 @@ def _appointment_cancelled(conn: Connection, e: AppointmentCancelled) -> None:
 
 
 @projects(AppointmentNoShow)
-def _appointment_no_show(conn: Connection, e: AppointmentNoShow) -> None:
-    _appointment(conn, e.store_id, e.appointment_id, status="no_show", no_show_at=e.at)
+def _appointment_no_show(rows: Rows, e: AppointmentNoShow) -> None:
+    _appointment(rows, e.store_id, e.appointment_id, status="no_show", no_show_at=e.at)

@@ -3,8 +3,8 @@ from the events' own fields only (loaded by the registry, ``server.domain.projec
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from sqlalchemy import Connection
+from typing import Any
+from uuid import UUID
 
 from schema.events.shifts import (
     AttendanceReasonRecorded,
@@ -21,14 +21,24 @@ from schema.events.shifts import (
 from schema.tables.shifts import attendance_breaks, attendance_records, shifts
 from server.domain.calendar import whole_minutes
 from server.domain.projection import projects
+from server.domain.rows import Rows
 
 # ---------------------------------------------------------------- shifts
 
 
+def _shift_key(store_id: str, shift_id: UUID) -> dict[str, Any]:
+    return {"store_id": store_id, "shift_id": shift_id}
+
+
+def _record_key(store_id: str, attendance_id: UUID) -> dict[str, Any]:
+    return {"store_id": store_id, "attendance_id": attendance_id}
+
+
 @projects(ShiftPlanned)
-def _planned(conn: Connection, e: ShiftPlanned) -> None:
-    conn.execute(
-        shifts.insert().values(
+def _planned(rows: Rows, e: ShiftPlanned) -> None:
+    rows.insert(
+        shifts,
+        dict(
             store_id=e.store_id,
             shift_id=e.shift_id,
             user_id=e.user_id,
@@ -46,16 +56,16 @@ def _planned(conn: Connection, e: ShiftPlanned) -> None:
             planned_by=e.actor,
             created_at=e.at,
             updated_at=e.at,
-        )
+        ),
     )
 
 
 @projects(ShiftChanged)
-def _changed(conn: Connection, e: ShiftChanged) -> None:
-    conn.execute(
-        shifts.update()
-        .where(shifts.c.store_id == e.store_id, shifts.c.shift_id == e.shift_id)
-        .values(
+def _changed(rows: Rows, e: ShiftChanged) -> None:
+    rows.update(
+        shifts,
+        _shift_key(e.store_id, e.shift_id),
+        set=dict(
             start_time=e.start_time,
             end_time=e.end_time,
             starts_at=e.starts_at,
@@ -64,74 +74,56 @@ def _changed(conn: Connection, e: ShiftChanged) -> None:
             window_code=e.window,
             note=e.note,
             updated_at=e.at,
-        )
+        ),
     )
 
 
-@projects(ShiftCancelled)
-def _cancelled(conn: Connection, e: ShiftCancelled) -> None:
-    conn.execute(
-        shifts.update()
-        .where(shifts.c.store_id == e.store_id, shifts.c.shift_id == e.shift_id)
-        .values(status="cancelled", cancel_reason=e.reason, updated_at=e.at)
+@projects(ShiftCancelled, reads=lambda e: [(shifts, _shift_key(e.store_id, e.shift_id))])
+def _cancelled(rows: Rows, e: ShiftCancelled) -> None:
+    key = _shift_key(e.store_id, e.shift_id)
+    shift = rows.get(shifts, key)
+    rows.update(
+        shifts, key, set={"status": "cancelled", "cancel_reason": e.reason, "updated_at": e.at}
     )
     # A clock-in for a shift that is cancelled (a mistaken plan) stays as unplanned work:
-    # lateness and early leave were judged against the plan, so they go with it.
-    conn.execute(
-        attendance_records.update()
-        .where(
-            attendance_records.c.store_id == e.store_id,
-            attendance_records.c.shift_id == e.shift_id,
+    # lateness and early leave were judged against the plan, so they go with it. A shift has
+    # at most one clock-in (only a planned shift takes one, and it is then started), the one
+    # the shift names.
+    if shift is not None and shift["attendance_id"] is not None:
+        rows.update(
+            attendance_records,
+            _record_key(e.store_id, shift["attendance_id"]),
+            set={"shift_id": None, "late_minutes": 0, "early_minutes": 0},
         )
-        .values(shift_id=None, late_minutes=0, early_minutes=0)
-    )
 
 
 @projects(ShiftsSwapped)
-def _swapped(conn: Connection, e: ShiftsSwapped) -> None:
+def _swapped(rows: Rows, e: ShiftsSwapped) -> None:
     for shift_id, user_id in (
         (e.first_shift_id, e.first_user_id),
         (e.second_shift_id, e.second_user_id),
     ):
-        conn.execute(
-            shifts.update()
-            .where(shifts.c.store_id == e.store_id, shifts.c.shift_id == shift_id)
-            .values(user_id=user_id, updated_at=e.at)
+        rows.update(
+            shifts, _shift_key(e.store_id, shift_id), set={"user_id": user_id, "updated_at": e.at}
         )
 
 
 @projects(ShiftAbsenceExplained)
-def _absence_explained(conn: Connection, e: ShiftAbsenceExplained) -> None:
-    conn.execute(
-        shifts.update()
-        .where(shifts.c.store_id == e.store_id, shifts.c.shift_id == e.shift_id)
-        .values(absence_reason=e.reason, updated_at=e.at)
+def _absence_explained(rows: Rows, e: ShiftAbsenceExplained) -> None:
+    rows.update(
+        shifts,
+        _shift_key(e.store_id, e.shift_id),
+        set={"absence_reason": e.reason, "updated_at": e.at},
     )
 
 
 # ---------------------------------------------------------------- attendance
 
-_a = attendance_records
-_b = attendance_breaks
-
-
-# Built once (see ``server.domain.sql``): INSERTs take their row as parameters, UPDATEs
-# set the columns they are given besides their ``b_*`` WHERE parameters.
-_INSERT_RECORD = _a.insert()
-_UPDATE_RECORD = _a.update().where(
-    _a.c.store_id == sa.bindparam("b_store_id"),
-    _a.c.attendance_id == sa.bindparam("b_attendance_id"),
-)
-_UPDATE_SHIFT = shifts.update().where(
-    shifts.c.store_id == sa.bindparam("b_store_id"),
-    shifts.c.shift_id == sa.bindparam("b_shift_id"),
-)
-
 
 @projects(ClockedIn)
-def _clocked_in(conn: Connection, e: ClockedIn) -> None:
-    conn.execute(
-        _INSERT_RECORD,
+def _clocked_in(rows: Rows, e: ClockedIn) -> None:
+    rows.insert(
+        attendance_records,
         dict(
             store_id=e.store_id,
             attendance_id=e.attendance_id,
@@ -150,25 +142,19 @@ def _clocked_in(conn: Connection, e: ClockedIn) -> None:
         ),
     )
     if e.shift_id is not None:
-        conn.execute(
-            _UPDATE_SHIFT,
-            {
-                "b_store_id": e.store_id,
-                "b_shift_id": e.shift_id,
-                "status": "started",
-                "attendance_id": e.attendance_id,
-                "updated_at": e.at,
-            },
+        rows.update(
+            shifts,
+            _shift_key(e.store_id, e.shift_id),
+            set={"status": "started", "attendance_id": e.attendance_id, "updated_at": e.at},
         )
 
 
 @projects(ClockedOut)
-def _clocked_out(conn: Connection, e: ClockedOut) -> None:
-    conn.execute(
-        _UPDATE_RECORD,
-        {
-            "b_store_id": e.store_id,
-            "b_attendance_id": e.attendance_id,
+def _clocked_out(rows: Rows, e: ClockedOut) -> None:
+    rows.update(
+        attendance_records,
+        _record_key(e.store_id, e.attendance_id),
+        set={
             "clock_out_at": e.clocked_at,
             "early_minutes": e.early_minutes,
             "break_minutes": e.break_minutes,
@@ -179,55 +165,50 @@ def _clocked_out(conn: Connection, e: ClockedOut) -> None:
         },
     )
     if e.shift_id is not None:
-        conn.execute(
-            _UPDATE_SHIFT,
-            {
-                "b_store_id": e.store_id,
-                "b_shift_id": e.shift_id,
-                "status": "completed",
-                "updated_at": e.at,
-            },
+        rows.update(
+            shifts,
+            _shift_key(e.store_id, e.shift_id),
+            set={"status": "completed", "updated_at": e.at},
         )
 
 
 @projects(BreakStarted)
-def _break_started(conn: Connection, e: BreakStarted) -> None:
-    conn.execute(
-        _b.insert().values(
+def _break_started(rows: Rows, e: BreakStarted) -> None:
+    rows.insert(
+        attendance_breaks,
+        dict(
             store_id=e.store_id,
             break_id=e.break_id,
             attendance_id=e.attendance_id,
             started_at=e.started_at,
             ended_at=None,
             minutes=None,
-        )
+        ),
     )
-    conn.execute(
-        _a.update()
-        .where(_a.c.store_id == e.store_id, _a.c.attendance_id == e.attendance_id)
-        .values(open_break_id=e.break_id)
+    rows.update(
+        attendance_records,
+        _record_key(e.store_id, e.attendance_id),
+        set={"open_break_id": e.break_id},
     )
 
 
 @projects(BreakEnded)
-def _break_ended(conn: Connection, e: BreakEnded) -> None:
-    conn.execute(
-        _b.update()
-        .where(_b.c.store_id == e.store_id, _b.c.break_id == e.break_id)
-        .values(ended_at=e.ended_at, minutes=e.minutes)
+def _break_ended(rows: Rows, e: BreakEnded) -> None:
+    rows.update(
+        attendance_breaks,
+        {"store_id": e.store_id, "break_id": e.break_id},
+        set={"ended_at": e.ended_at, "minutes": e.minutes},
     )
-    conn.execute(
-        _a.update()
-        .where(_a.c.store_id == e.store_id, _a.c.attendance_id == e.attendance_id)
-        .values(open_break_id=None, break_minutes=e.total_break_minutes)
+    rows.update(
+        attendance_records,
+        _record_key(e.store_id, e.attendance_id),
+        set={"open_break_id": None, "break_minutes": e.total_break_minutes},
     )
 
 
 @projects(AttendanceReasonRecorded)
-def _reason(conn: Connection, e: AttendanceReasonRecorded) -> None:
+def _reason(rows: Rows, e: AttendanceReasonRecorded) -> None:
     column = "late_reason" if e.kind == "late" else "early_reason"
-    conn.execute(
-        _a.update()
-        .where(_a.c.store_id == e.store_id, _a.c.attendance_id == e.attendance_id)
-        .values({column: e.reason})
+    rows.update(
+        attendance_records, _record_key(e.store_id, e.attendance_id), set={column: e.reason}
     )

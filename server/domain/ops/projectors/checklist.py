@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
-
 from schema.events.ops import ChecklistCompleted, ChecklistItemChecked, ChecklistStarted
 from schema.tables.ops import ops_checklist_items, ops_checklists
 from server.domain.projection import projects
+from server.domain.rows import Rows
 
 
 @projects(ChecklistStarted)
-def _started(conn: Connection, e: ChecklistStarted) -> None:
-    conn.execute(
-        ops_checklists.insert().values(
+def _started(rows: Rows, e: ChecklistStarted) -> None:
+    rows.insert(
+        ops_checklists,
+        dict(
             store_id=e.store_id,
             checklist_id=e.checklist_id,
             day=e.day,
@@ -20,10 +20,10 @@ def _started(conn: Connection, e: ChecklistStarted) -> None:
             item_count=len(e.items),
             started_at=e.at,
             started_by=e.actor,
-        )
+        ),
     )
-    conn.execute(
-        ops_checklist_items.insert(),
+    rows.insert_many(
+        ops_checklist_items,
         [
             {
                 "store_id": e.store_id,
@@ -44,32 +44,30 @@ def _started(conn: Connection, e: ChecklistStarted) -> None:
 
 
 @projects(ChecklistItemChecked)
-def _item_checked(conn: Connection, e: ChecklistItemChecked) -> None:
-    t = ops_checklist_items
-    conn.execute(
-        t.update()
-        .where(t.c.store_id == e.store_id, t.c.checklist_id == e.checklist_id, t.c.code == e.item)
-        .values(
+def _item_checked(rows: Rows, e: ChecklistItemChecked) -> None:
+    rows.update(
+        ops_checklist_items,
+        {"store_id": e.store_id, "checklist_id": e.checklist_id, "code": e.item},
+        set=dict(
             status="ok" if e.ok else "not_ok",
             note=e.note,
             fault_id=e.fault_id,
             checked_by=e.actor,
             checked_at=e.at,
-        )
+        ),
     )
 
 
 @projects(ChecklistCompleted)
-def _completed(conn: Connection, e: ChecklistCompleted) -> None:
-    t = ops_checklists
-    conn.execute(
-        t.update()
-        .where(t.c.store_id == e.store_id, t.c.checklist_id == e.checklist_id)
-        .values(
+def _completed(rows: Rows, e: ChecklistCompleted) -> None:
+    rows.update(
+        ops_checklists,
+        {"store_id": e.store_id, "checklist_id": e.checklist_id},
+        set=dict(
             status="completed",
             completed_at=e.at,
             completed_by=e.actor,
             not_ok_count=len(e.not_ok_items),
             minutes_after_open=e.minutes_after_open,
-        )
+        ),
     )

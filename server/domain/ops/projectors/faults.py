@@ -7,8 +7,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection
-
 from schema.events.base import Event
 from schema.events.ops import (
     FaultCancelled,
@@ -19,11 +17,13 @@ from schema.events.ops import (
 )
 from schema.tables.ops import ops_fault_steps, ops_faults
 from server.domain.projection import projects
+from server.domain.rows import Rows
 
 
-def _step(conn: Connection, e: Event, fault_id: UUID, action: str, note: str, **extra: Any) -> None:
-    conn.execute(
-        ops_fault_steps.insert().values(
+def _step(rows: Rows, e: Event, fault_id: UUID, action: str, note: str, **extra: Any) -> None:
+    rows.insert(
+        ops_fault_steps,
+        dict(
             store_id=e.store_id,
             fault_id=fault_id,
             seq=e.seq,
@@ -32,22 +32,22 @@ def _step(conn: Connection, e: Event, fault_id: UUID, action: str, note: str, **
             actor=e.actor,
             note=note,
             time_to_repair_s=extra.get("time_to_repair_s"),
-        )
+        ),
     )
 
 
-def _set(conn: Connection, e: Event, fault_id: UUID, **values: Any) -> None:
-    conn.execute(
-        ops_faults.update()
-        .where(ops_faults.c.store_id == e.store_id, ops_faults.c.fault_id == fault_id)
-        .values(updated_at=e.at, **values)
-    )
+def _set(
+    rows: Rows, e: Event, fault_id: UUID, inc: dict[str, int] | None = None, **values: Any
+) -> None:
+    key = {"store_id": e.store_id, "fault_id": fault_id}
+    rows.update(ops_faults, key, set={"updated_at": e.at, **values}, inc=inc)
 
 
 @projects(FaultReported)
-def _reported(conn: Connection, e: FaultReported) -> None:
-    conn.execute(
-        ops_faults.insert().values(
+def _reported(rows: Rows, e: FaultReported) -> None:
+    rows.insert(
+        ops_faults,
+        dict(
             store_id=e.store_id,
             fault_id=e.fault_id,
             day=e.day,
@@ -62,21 +62,21 @@ def _reported(conn: Connection, e: FaultReported) -> None:
             cycle_started_at=e.at,
             reopen_count=0,
             updated_at=e.at,
-        )
+        ),
     )
-    _step(conn, e, e.fault_id, "reported", e.description)
+    _step(rows, e, e.fault_id, "reported", e.description)
 
 
 @projects(FaultRepairStarted)
-def _repair_started(conn: Connection, e: FaultRepairStarted) -> None:
-    _set(conn, e, e.fault_id, status="in_repair", repair_started_at=e.at)
-    _step(conn, e, e.fault_id, "repair_started", e.note)
+def _repair_started(rows: Rows, e: FaultRepairStarted) -> None:
+    _set(rows, e, e.fault_id, status="in_repair", repair_started_at=e.at)
+    _step(rows, e, e.fault_id, "repair_started", e.note)
 
 
 @projects(FaultRepaired)
-def _repaired(conn: Connection, e: FaultRepaired) -> None:
+def _repaired(rows: Rows, e: FaultRepaired) -> None:
     _set(
-        conn,
+        rows,
         e,
         e.fault_id,
         status="repaired",
@@ -84,14 +84,14 @@ def _repaired(conn: Connection, e: FaultRepaired) -> None:
         resolution=e.resolution,
         time_to_repair_s=e.time_to_repair_s,
     )
-    _step(conn, e, e.fault_id, "repaired", e.resolution, time_to_repair_s=e.time_to_repair_s)
+    _step(rows, e, e.fault_id, "repaired", e.resolution, time_to_repair_s=e.time_to_repair_s)
 
 
 @projects(FaultReopened)
-def _reopened(conn: Connection, e: FaultReopened) -> None:
+def _reopened(rows: Rows, e: FaultReopened) -> None:
     # The row shows the current repair cycle; earlier repairs stay in the timeline.
     _set(
-        conn,
+        rows,
         e,
         e.fault_id,
         status="reported",
@@ -100,12 +100,12 @@ def _reopened(conn: Connection, e: FaultReopened) -> None:
         repaired_at=None,
         resolution=None,
         time_to_repair_s=None,
-        reopen_count=ops_faults.c.reopen_count + 1,
+        inc={"reopen_count": 1},
     )
-    _step(conn, e, e.fault_id, "reopened", e.reason)
+    _step(rows, e, e.fault_id, "reopened", e.reason)
 
 
 @projects(FaultCancelled)
-def _cancelled(conn: Connection, e: FaultCancelled) -> None:
-    _set(conn, e, e.fault_id, status="cancelled", closed_reason=e.reason)
-    _step(conn, e, e.fault_id, "cancelled", e.reason)
+def _cancelled(rows: Rows, e: FaultCancelled) -> None:
+    _set(rows, e, e.fault_id, status="cancelled", closed_reason=e.reason)
+    _step(rows, e, e.fault_id, "cancelled", e.reason)

@@ -4,17 +4,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
-
 from schema.events.ops import FireDrillRecorded, FireInspectionRecorded
 from schema.tables.ops import ops_fire_drill_participants, ops_fire_drills, ops_fire_inspections
 from server.domain.projection import projects
+from server.domain.rows import Rows
 
 
 @projects(FireDrillRecorded)
-def _drill(conn: Connection, e: FireDrillRecorded) -> None:
-    conn.execute(
-        ops_fire_drills.insert().values(
+def _drill(rows: Rows, e: FireDrillRecorded) -> None:
+    rows.insert(
+        ops_fire_drills,
+        dict(
             store_id=e.store_id,
             drill_id=e.drill_id,
             day=e.day,
@@ -27,22 +27,19 @@ def _drill(conn: Connection, e: FireDrillRecorded) -> None:
             participant_count=len(e.participants),
             recorded_at=e.at,
             recorded_by=e.actor,
-        )
+        ),
     )
-    if e.participants:
-        conn.execute(
-            ops_fire_drill_participants.insert(),
-            [
-                {"store_id": e.store_id, "drill_id": e.drill_id, "user_id": u}
-                for u in e.participants
-            ],
-        )
+    rows.insert_many(
+        ops_fire_drill_participants,
+        [{"store_id": e.store_id, "drill_id": e.drill_id, "user_id": u} for u in e.participants],
+    )
 
 
 @projects(FireInspectionRecorded)
-def _inspection(conn: Connection, e: FireInspectionRecorded) -> None:
-    conn.execute(
-        ops_fire_inspections.insert().values(
+def _inspection(rows: Rows, e: FireInspectionRecorded) -> None:
+    rows.insert(
+        ops_fire_inspections,
+        dict(
             store_id=e.store_id,
             inspection_id=e.inspection_id,
             day=e.day,
@@ -52,5 +49,5 @@ def _inspection(conn: Connection, e: FireInspectionRecorded) -> None:
             note=e.note,
             recorded_at=e.at,
             recorded_by=e.actor,
-        )
+        ),
     )

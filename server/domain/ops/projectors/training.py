@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection
-
 from schema.events.ops import (
     TrainingAttendanceRecorded,
     TrainingCancelled,
@@ -15,13 +13,14 @@ from schema.events.ops import (
 )
 from schema.tables.ops import ops_training_attendance, ops_trainings
 from server.domain.projection import projects
-from server.domain.sql import upsert
+from server.domain.rows import Rows
 
 
 @projects(TrainingPlanned)
-def _planned(conn: Connection, e: TrainingPlanned) -> None:
-    conn.execute(
-        ops_trainings.insert().values(
+def _planned(rows: Rows, e: TrainingPlanned) -> None:
+    rows.insert(
+        ops_trainings,
+        dict(
             store_id=e.store_id,
             session_id=e.session_id,
             topic=e.topic,
@@ -33,33 +32,31 @@ def _planned(conn: Connection, e: TrainingPlanned) -> None:
             status="planned",
             planned_at=e.at,
             planned_by=e.actor,
-        )
+        ),
     )
-    if e.invited:
-        conn.execute(
-            ops_training_attendance.insert(),
-            [
-                {
-                    "store_id": e.store_id,
-                    "session_id": e.session_id,
-                    "user_id": u,
-                    "invited": True,
-                    "status": None,
-                    "note": "",
-                    "recorded_at": None,
-                    "recorded_by": None,
-                }
-                for u in e.invited
-            ],
-        )
+    rows.insert_many(
+        ops_training_attendance,
+        [
+            {
+                "store_id": e.store_id,
+                "session_id": e.session_id,
+                "user_id": user_id,
+                "invited": True,
+                "status": None,
+                "note": "",
+                "recorded_at": None,
+                "recorded_by": None,
+            }
+            for user_id in e.invited
+        ],
+    )
 
 
 @projects(TrainingAttendanceRecorded)
-def _attendance(conn: Connection, e: TrainingAttendanceRecorded) -> None:
+def _attendance(rows: Rows, e: TrainingAttendanceRecorded) -> None:
     # An invited member's row exists from planning; anyone else joined uninvited (walk-in),
     # which only the row's creation says.
-    upsert(
-        conn,
+    rows.upsert(
         ops_training_attendance,
         {
             "store_id": e.store_id,
@@ -71,20 +68,19 @@ def _attendance(conn: Connection, e: TrainingAttendanceRecorded) -> None:
             "recorded_at": e.at,
             "recorded_by": e.actor,
         },
-        ["store_id", "session_id", "user_id"],
-        insert_only=["invited"],
+        set=("status", "note", "recorded_at", "recorded_by"),
     )
 
 
 @projects(TrainingCompleted)
-def _completed(conn: Connection, e: TrainingCompleted) -> None:
-    _set(conn, e.store_id, e.session_id, status="completed", completed_at=e.at)
+def _completed(rows: Rows, e: TrainingCompleted) -> None:
+    _set(rows, e.store_id, e.session_id, status="completed", completed_at=e.at)
 
 
 @projects(TrainingCancelled)
-def _cancelled(conn: Connection, e: TrainingCancelled) -> None:
+def _cancelled(rows: Rows, e: TrainingCancelled) -> None:
     _set(
-        conn,
+        rows,
         e.store_id,
         e.session_id,
         status="cancelled",
@@ -93,8 +89,5 @@ def _cancelled(conn: Connection, e: TrainingCancelled) -> None:
     )
 
 
-def _set(conn: Connection, store_id: str, session_id: UUID, **values: Any) -> None:
-    t = ops_trainings
-    conn.execute(
-        t.update().where(t.c.store_id == store_id, t.c.session_id == session_id).values(**values)
-    )
+def _set(rows: Rows, store_id: str, session_id: UUID, **values: Any) -> None:
+    rows.update(ops_trainings, {"store_id": store_id, "session_id": session_id}, set=values)
