@@ -350,7 +350,7 @@ def user_add(
     from anyio import to_thread
 
     from schema.api.hq_users import HqUserIn
-    from server.central import hq_users
+    from server.central.hq import users as hq_users
     from server.passwords import hash_password
 
     data = _checked(
@@ -378,7 +378,7 @@ def user_add(
 @click.option("--active/--inactive", default=None, help="Only active (or inactive) users.")
 def user_list(data_dir: Path, role: str | None, active: bool | None) -> None:
     """List HQ users: user name, role, regions (* = every region), display name."""
-    from server.central import hq_users
+    from server.central.hq import users as hq_users
 
     async def step(conn: AsyncConnection) -> list[Any]:
         rows = await conn.execute(hq_users.list_query(role=role, active=active))
@@ -390,7 +390,7 @@ def user_list(data_dir: Path, role: str | None, active: bool | None) -> None:
 
 def _update(data_dir: Path, username: str, **change: Any) -> None:
     from schema.api.hq_users import HqUserUpdate
-    from server.central import hq_users
+    from server.central.hq import users as hq_users
 
     data = _checked(HqUserUpdate, **change)
     out = _users(data_dir, lambda conn: hq_users.update_user(conn, username, data))
@@ -443,7 +443,7 @@ def user_reset_password(username: str, data_dir: Path) -> None:
     from anyio import to_thread
 
     from schema.api.hq_users import PasswordResetIn
-    from server.central import hq_users
+    from server.central.hq import users as hq_users
     from server.passwords import hash_password
 
     data = _checked(PasswordResetIn, password=_user_password(username))

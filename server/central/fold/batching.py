@@ -60,7 +60,7 @@ from sqlalchemy.sql.sqltypes import NullType
 from sqlalchemy.types import TypeDecorator
 
 from schema.tables.base import UTCDateTime
-from server.central.json_rows import NotJson, insert_sql, json_rows, update_sql
+from server.central.fold.json_rows import NotJson, insert_sql, json_rows, update_sql
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ caller's transaction:
    seq`` (on PostgreSQL from one array per column, ``unnest``; an id already used elsewhere is
    not inserted and goes to quarantine);
 5. fold the inserted ones into the projections in seq order inside one SAVEPOINT, with the
-   projectors' writes batched (``server.central.batching``: queued, combined per row and sent
+   projectors' writes batched (``server.central.fold.batching``: queued, combined per row and sent
    a few statements per table whatever the batch size); only if that fails, roll it back and
    fold them again unbatched, one SAVEPOINT each, quarantining those that fail (and taking them
    back out of ``events``), so one bad event never undoes the others;
@@ -56,7 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schema.events import Event, decode, tag_of
 from schema.tables.core import events, node_meta
 from schema.tables.sync import central_quarantine, central_stores
-from server.central.batching import Batching, ResultNeeded
+from server.central.fold.batching import Batching, ResultNeeded
 from server.contact_migration import LEGACY_MASK_BYTES, UPGRADED_META
 from server.domain.projection import apply, apply_all
 from server.errors import HallsyncError, NotFound, Unauthorized
