@@ -3,7 +3,7 @@
 A guard that decides by the caller's role is a ``RoleGuard``: its roles are data, so the API
 documents list them on every operation it guards (``x-roles``, ``server.api_contract``) and
 cannot drift from what the guard enforces. Each app subclasses it with its own check
-(``server.store.auth.StaffRoles``, ``server.central.hq_auth.HqRoles``).
+(``server.store.auth.StaffRoles``, ``server.central.hq.auth.HqRoles``).
 """
 
 from __future__ import annotations

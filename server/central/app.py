@@ -32,9 +32,11 @@ from server.api_contract import (
     websocket_upgrade,
 )
 from server.api_docs import docs_assets, docs_config
-from server.central import db, enrollment, hq_api, hq_publish_api, hq_users_api, metrics
+from server.central import db, enrollment, metrics
 from server.central.context import Central, central
-from server.central.hq_auth import make_hq_jwt_auth
+from server.central.hq import api as hq_api
+from server.central.hq import publish_api, users_api
+from server.central.hq.auth import make_hq_jwt_auth
 from server.central.messages import EnrollIn, EnrollOut
 from server.central.node import CentralSecrets
 from server.central.restore import MAX_PAGE, restore_page
@@ -235,8 +237,8 @@ def create_app(
             sync,
             sync_without_upgrade,
             *hq_api.ROUTES,
-            *hq_publish_api.ROUTES,
-            *hq_users_api.ROUTES,
+            *publish_api.ROUTES,
+            *users_api.ROUTES,
             *docs_assets(),
         ],
         on_app_init=[jwt_auth.on_app_init],

@@ -11,7 +11,7 @@ from litestar import Request
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.central.hq_notify import HqNotifier
+from server.central.hq.notify import HqNotifier
 from server.central.node import CentralSecrets
 from server.errors import StorageError
 from server.logins import LoginGate
@@ -28,7 +28,7 @@ class Central:
     logins: LoginGate = field(default_factory=LoginGate)
     """Throttles and checks HQ logins (this replica's tallies; see ``server.logins``)."""
     hq_notifier: HqNotifier = field(default_factory=HqNotifier)
-    """Wakes this replica's sync connections when HQ publishes (see ``hq_notify``)."""
+    """Wakes this replica's sync connections when HQ publishes (see ``hq.notify``)."""
     _engine: AsyncEngine | None = None
 
     @property

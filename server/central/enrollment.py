@@ -9,7 +9,7 @@ the credential hash, which locks the old node out; revoking locks the store out 
 Every function runs inside the caller's transaction (``server.central.db.write``), so any
 replica can do any step: all state is in the database. Revoking a store or replacing its
 credential also tells every replica, on commit (``NOTIFY hallsync_store``, PostgreSQL), so the
-store's open sync connections close at once (``server.central.hq_notify``).
+store's open sync connections close at once (``server.central.hq.notify``).
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ async def revoke(conn: AsyncConnection, store_id: str, *, now: datetime) -> None
 
 async def _tell_replicas(conn: AsyncConnection, store_id: str) -> None:
     """Have every replica check the store's open connections, once this transaction commits
-    (PostgreSQL; on SQLite each replica looks for itself, see ``hq_notify.watch_stores``)."""
+    (PostgreSQL; on SQLite each replica looks for itself, see ``hq.notify.watch_stores``)."""
     if conn.dialect.name == "postgresql":
         await conn.execute(sa.select(sa.func.pg_notify(STORE_CHANNEL, store_id)))
 

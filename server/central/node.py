@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schema.tables.core import node_meta
 from server import contact_migration
 from server.central import db
-from server.central.hq_auth import create_hq_user
+from server.central.hq.auth import create_hq_user
 from server.contact_hash import ContactHasher, ContactKeyError, key_path, read_key, write_key
 from server.errors import Conflict, NotFound, ValidationFailed
 from server.passwords import hash_password

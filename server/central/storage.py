@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schema.tables.sync import central_stores
-from server.central import db, hq_log, metrics
+from server.central import db, metrics
 from server.central.enrollment import authenticate
-from server.central.ingest import ingest
+from server.central.fold.ingest import ingest
+from server.central.hq import log as hq_log
 from server.errors import HallsyncError, NotFound, StorageError
 from server.errors import Unauthorized as NotAuthorized
 from sync.errors import Unauthorized, Unavailable

@@ -8,7 +8,7 @@ A projector is a plain function ``(rows, event)`` that says what it changes as t
 operations (``server.domain.rows``) and writes only from the event's own fields and the rows it
 reads, so replaying the log from scratch rebuilds the same rows on any node. The store node
 applies the operations at once (``ConnectionRows``); central records a batch's and applies them
-set-based (``server.central.batch_rows``). A projector that reads rows (``rows.get``) declares
+set-based (``server.central.fold.batch_rows``). A projector that reads rows (``rows.get``) declares
 which (``reads=``), so central can read them for a whole batch in one statement.
 """
 

@@ -18,7 +18,7 @@ Projectors write only from their event's fields and the rows ``get`` returns, so
 log from scratch rebuilds the same rows anywhere. Two implementations apply the operations:
 ``ConnectionRows`` here, one statement each at once, inside the caller's transaction (the store
 node, and central when it folds one event at a time); and central's batch fold
-(``server.central.batch_rows``), which records a batch's operations, answers ``get`` from what
+(``server.central.fold.batch_rows``), which records a batch's operations, answers ``get`` from what
 the batch knows, and sends a few set-based statements per table.
 
 A projector that needs rows ``get`` will ask for declares them (``projects(reads=…)``), so

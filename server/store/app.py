@@ -31,13 +31,14 @@ from server.inputs import check_request_text
 from server.logins import LoginGate
 from server.metrics_access import SCRAPER, check_token, scraper_guard
 from server.problems import EXCEPTION_HANDLERS
+from server.settings import SyncSettings
 from server.store.api import complaints, inventory, kpis, ops, queue, shifts, store, sync
 from server.store.api.common import Node, provide_paging
 from server.store.auth import Roster, make_jwt_auth
 from server.store.board import QueueBoard
 from server.store.db import Reader
 from server.store.node import open_store
-from server.store.sync_service import SyncService, SyncSettings, read_enrollment
+from server.store.sync_service import SyncService, read_enrollment
 from server.store.writer import KEY_TTL, Writer
 
 log = logging.getLogger(__name__)

@@ -35,6 +35,7 @@ from server.domain import store as store_domain
 from server.domain.context import Ctx
 from server.errors import Conflict, HallsyncError, NotFound, Unauthorized, ValidationFailed
 from server.passwords import hash_password
+from server.store.central_address import Enrollment, http_url, ws_url
 from server.store.db import create_schema, db_path, make_engine
 from server.store.node import (
     META_RESTORING,
@@ -48,12 +49,9 @@ from server.store.node import (
 from server.store.sync_service import (
     META_CENTRAL_URL,
     META_CREDENTIAL,
-    Enrollment,
-    http_url,
     max_seq,
     read_enrollment,
     save_sync_state,
-    ws_url,
 )
 from server.store.writer import Writer
 

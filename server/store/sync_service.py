@@ -18,11 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, Literal, cast
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
@@ -34,10 +31,11 @@ from schema.tables.core import events, node_meta
 from schema.tables.sync import hq_log, sync_state
 from server.domain import projection
 from server.domain.context import Ctx, load_settings
+from server.settings import SyncSettings
+from server.store.central_address import Enrollment
 from server.store.db import Reader
 from server.store.writer import Writer
 from sync.frames import HqItem
-from sync.schedule import Schedule, SyncWindow
 from sync.store_ws import (
     LinkState,
     OnProgress,
@@ -52,40 +50,12 @@ log = logging.getLogger(__name__)
 
 META_CENTRAL_URL = "central_url"
 META_CREDENTIAL = "sync_credential"
-SYNC_PATH = "/sync/v1"
 ACTOR, DEVICE = "sync", "node"
 
 Observer = Callable[[list[Event]], None]
 
 
-# ------------------------------------------------------------------ enrollment and settings
-
-
-def ws_url(central_url: str) -> str:
-    """Central's base URL as ``ws://`` or ``wss://`` (what ``node_meta`` keeps)."""
-    parts = urlsplit(central_url.strip().rstrip("/"))
-    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
-    if scheme not in ("ws", "wss") or not parts.netloc:
-        raise ValueError(f"{central_url!r} is not a central URL like ws://host:8000")
-    return urlunsplit((scheme, parts.netloc, parts.path, "", ""))
-
-
-def http_url(central_url: str) -> str:
-    """Central's base URL as ``http://`` or ``https://`` (for enrollment and restore)."""
-    parts = urlsplit(ws_url(central_url))
-    return urlunsplit(({"ws": "http", "wss": "https"}[parts.scheme], *parts[1:]))
-
-
-@dataclass(frozen=True)
-class Enrollment:
-    """Where this node syncs to and the credential central issued it."""
-
-    central_url: str
-    credential: str
-
-    @property
-    def sync_url(self) -> str:
-        return ws_url(self.central_url) + SYNC_PATH
+# ------------------------------------------------------------------ enrollment
 
 
 def read_enrollment(conn: Connection) -> Enrollment | None:
@@ -100,52 +70,6 @@ def read_enrollment(conn: Connection) -> Enrollment | None:
     if META_CENTRAL_URL not in rows or META_CREDENTIAL not in rows:
         return None
     return Enrollment(rows[META_CENTRAL_URL], rows[META_CREDENTIAL])
-
-
-SyncMode = Literal["continuous", "window", "both", "off"]
-
-
-@dataclass(frozen=True)
-class SyncSettings:
-    """How the background sync runs: ``HALLSYNC_SYNC_MODE`` (continuous | window | both | off)
-    and ``HALLSYNC_SYNC_WINDOW`` (store-local, e.g. ``01:00-05:00``)."""
-
-    mode: SyncMode = "continuous"
-    window: str = "01:00-05:00"
-    central_url: str | None = None
-    """``HALLSYNC_CENTRAL_URL``: sync with central at this address instead of the one the node
-    keeps (e.g. every node of a deployment pointed at a load balancer by its environment);
-    ``hallsync store set-central`` changes the kept one."""
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("continuous", "window", "both", "off"):
-            raise ValueError(f"HALLSYNC_SYNC_MODE: {self.mode!r} is not continuous|window|both|off")
-        SyncWindow.parse(self.window)
-        if self.central_url is not None:
-            try:
-                ws_url(self.central_url)
-            except ValueError as exc:
-                raise ValueError(f"HALLSYNC_CENTRAL_URL: {exc}") from None
-
-    @classmethod
-    def from_env(cls) -> SyncSettings:
-        mode = os.environ.get("HALLSYNC_SYNC_MODE", "continuous").strip().lower()
-        return cls(
-            mode=cast(SyncMode, mode),
-            window=os.environ.get("HALLSYNC_SYNC_WINDOW", "01:00-05:00"),
-            central_url=os.environ.get("HALLSYNC_CENTRAL_URL", "").strip() or None,
-        )
-
-    def address(self, enrollment: Enrollment) -> Enrollment:
-        """``enrollment`` at the address these settings name, if they name one."""
-        if self.central_url is None:
-            return enrollment
-        return Enrollment(ws_url(self.central_url), enrollment.credential)
-
-    def schedule(self, tz: str) -> Schedule:
-        if self.mode == "off":
-            raise ValueError("sync is off")
-        return Schedule(mode=self.mode, window=SyncWindow.parse(self.window), tz=tz)
 
 
 # ------------------------------------------------------------------ sync_state

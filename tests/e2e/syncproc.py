@@ -18,7 +18,7 @@ import asyncpg
 import httpx
 
 from schema.events.store import StoreConfigured
-from server.central.hq_notify import asyncpg_dsn
+from server.central.hq.notify import asyncpg_dsn
 from server.domain.context import Ctx
 from server.store.node import open_store
 from server.store.writer import Writer

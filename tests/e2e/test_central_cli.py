@@ -35,7 +35,7 @@ ENV.pop("HALLSYNC_DATABASE_URL", None)
 
 def cli(*args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "server.cli_central", *args],
+        [sys.executable, "-m", "server.cli", "central", *args],
         env=ENV,
         capture_output=True,
         text=True,
@@ -54,7 +54,7 @@ def central(tmp_path: Path) -> Iterator[str]:
     log = (tmp_path / "central.log").open("wb")
     args = ["serve", "--data-dir", str(data), "--port", str(port)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli_central", *args],
+        [sys.executable, "-m", "server.cli", "central", *args],
         env=ENV,
         stdout=log,
         stderr=subprocess.STDOUT,

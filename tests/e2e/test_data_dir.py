@@ -125,8 +125,9 @@ def test_central_keeps_its_files_private_and_repairs_them_at_start(
     assert r.status_code == 200, r.text
     assert_private(d, "central.sqlite3")
     (d / "central.sqlite3-wal").chmod(0o644)
+    revoke = ["central", "revoke-store", "S001", "--data-dir", str(d)]
     done = subprocess.run(
-        [sys.executable, "-m", "server.cli_central", "revoke-store", "S001", "--data-dir", str(d)],
+        [sys.executable, "-m", "server.cli", *revoke],
         capture_output=True,
         text=True,
         timeout=60,

@@ -82,7 +82,7 @@ def test_central_listens_where_hallsync_host_says(tmp_path: Path) -> None:
     }
     env.pop("HALLSYNC_DATABASE_URL", None)
     data = str(tmp_path / "central")
-    cli = [sys.executable, "-m", "server.cli_central"]
+    cli = [sys.executable, "-m", "server.cli", "central"]
     subprocess.run([*cli, "init", "--data-dir", data], env=env, check=True, timeout=60)
     port = free_port()
     proc = subprocess.Popen(

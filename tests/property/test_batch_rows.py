@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from schema.tables.base import UTCDateTime
-from server.central.batch_rows import BatchRows, DuplicateRow
+from server.central.fold.batch_rows import BatchRows, DuplicateRow
 from server.domain.rows import ConnectionRows, Rows
 from tests.pg import pg_database
 

@@ -16,9 +16,10 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.central import db, hq_log
+from server.central import db
 from server.central.app import create_app
 from server.central.db import SQLITE_FILE, make_engine, sqlite_url
+from server.central.hq import log as hq_log
 from server.central.node import init_central, read_secrets
 from tests.contact import CONTACT_KEY, key_dir
 

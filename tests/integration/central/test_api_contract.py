@@ -10,7 +10,7 @@ from typing import Any, get_args
 
 import msgspec
 
-from server.central.hq_auth import ROLES
+from server.central.hq.auth import ROLES
 from sync.errors import BY_CODE
 from sync.frames import ClientFrame, ServerFrame
 from tests.integration.central.conftest import CentralApp

@@ -98,7 +98,7 @@ async def test_a_replaced_node_re_enrolls_and_locks_the_old_one_out(
 async def test_a_node_that_does_not_restore_may_not_take_over_a_store_with_history(
     engine: AsyncEngine, clock: Clock
 ) -> None:
-    from server.central.ingest import ingest
+    from server.central.fold.ingest import ingest
 
     await enroll(engine, await new_store(engine, clock), clock)
     async with db.write(engine) as conn:

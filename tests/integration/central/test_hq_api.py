@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from schema.tables.sync import hq_users
 from server.central import db
-from server.central.hq_auth import create_hq_user
+from server.central.hq.auth import create_hq_user
 from server.passwords import hash_password
 from tests.integration.central import store_events as ev
 from tests.integration.central.conftest import CentralApp
@@ -154,7 +154,7 @@ def test_a_stores_kpis_on_central_equal_the_nodes_own(app: CentralApp, tmp_path:
     import msgspec
 
     from schema.events import decode
-    from server.central.ingest import ingest
+    from server.central.fold.ingest import ingest
     from server.domain.kpis import store_kpis
     from server.domain.projection import apply_all
     from server.simulation import record_day

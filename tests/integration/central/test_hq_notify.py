@@ -10,8 +10,8 @@ from collections.abc import Callable
 import anyio
 import asyncpg
 
-from server.central.hq_log import NOTIFY_CHANNEL
-from server.central.hq_notify import HqNotifier, asyncpg_dsn
+from server.central.hq.log import NOTIFY_CHANNEL
+from server.central.hq.notify import HqNotifier, asyncpg_dsn
 
 
 async def _until(check: Callable[[], bool], within: float = 10) -> None:

@@ -21,7 +21,7 @@ from schema.events.store import StaffAdded, StoreRulesSet
 from schema.tables.sync import hq_events
 from server.central import db
 from server.central.db import SQLITE_FILE, sqlite_url
-from server.central.hq_checks import hq_staff_id
+from server.central.hq.checks import hq_staff_id
 from server.central.node import init_central
 from sync.clock import unpack
 from sync.frames import Ack, HqAck, HqBatch

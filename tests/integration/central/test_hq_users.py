@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schema.api.hq_users import HqUserIn, HqUserUpdate
-from server.central import db, enrollment, hq_users
+from server.central import db, enrollment
+from server.central.hq import users as hq_users
 from server.errors import Conflict
 from tests.integration.central.conftest import ADMIN, ADMIN_PASSWORD, CentralApp
 

@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 from server.central.app import create_app
 from server.central.db import SQLITE_FILE, sqlite_url
 from server.central.node import read_secrets
-from server.cli_central import central
+from server.cli.central import central
 from tests.contact import key_dir
 from tests.integration.central.conftest import ADMIN, Clock
 

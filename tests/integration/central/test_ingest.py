@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schema.tables.core import events, staff, store_info
 from schema.tables.sync import central_quarantine, central_stores
 from server.central import db, enrollment
-from server.central.ingest import IngestResult, ingest
+from server.central.fold.ingest import IngestResult, ingest
 from server.central.restore import restore_page
 from server.errors import Unauthorized
 from tests.contact import CONTACT_KEY

@@ -24,7 +24,7 @@ from schema.tables import metadata
 from schema.tables import sync as sync_tables
 from schema.tables.core import events, idempotency_keys
 from server.central import db, enrollment
-from server.central.ingest import IngestResult, ingest
+from server.central.fold.ingest import IngestResult, ingest
 from server.domain.projection import apply
 from server.simulation import Day, record_day
 from tests.contact import CONTACT_KEY
@@ -75,7 +75,7 @@ async def test_batched_fold_equals_one_event_at_a_time(
         )
     raws = [body for _, body in day().records]
 
-    with caplog.at_level(logging.INFO, logger="server.central.ingest"):
+    with caplog.at_level(logging.INFO, logger="server.central.fold.ingest"):
         for first in range(1, len(raws) + 1, batch):
             part = raws[first - 1 : first - 1 + batch]
             async with db.write(engine) as conn:

@@ -16,7 +16,7 @@ from schema.events import decode
 from schema.tables.core import events
 from schema.tables.sync import central_quarantine, central_stores
 from server.central import db
-from server.central.ingest import ingest
+from server.central.fold.ingest import ingest
 from server.domain.kpis import store_kpis
 from server.domain.projection import apply_all
 from server.simulation import record_day

@@ -34,10 +34,10 @@ from litestar.testing import TestClient
 from server.central.app import create_app as create_central
 from server.central.db import make_engine as make_central_engine
 from server.central.node import read_secrets
+from server.settings import SyncSettings
 from server.store.app import create_app as create_store
 from server.store.db import db_path
 from server.store.enrollment import init_enrolled
-from server.store.sync_service import SyncSettings
 from tests.conftest import MANAGER, MANAGER_PASSWORD, STAFF_PASSWORD, login
 from tests.contact import key_dir
 from tests.integration.central.conftest import ADMIN, ADMIN_PASSWORD

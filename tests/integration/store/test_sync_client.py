@@ -46,19 +46,19 @@ from server.domain import inventory, queue
 from server.domain import store as store_domain
 from server.domain.context import Ctx
 from server.passwords import hash_password
+from server.settings import SyncSettings
 from server.store.app import create_app
+from server.store.central_address import Enrollment
 from server.store.db import Reader
 from server.store.enrollment import CentralUnreachable, init_enrolled
 from server.store.node import open_store
 from server.store.sync_service import (
     META_CENTRAL_URL,
     META_CREDENTIAL,
-    Enrollment,
     NodeHqSink,
     NodeOutbox,
     NodeProgress,
     SyncService,
-    SyncSettings,
 )
 from server.store.writer import Writer
 from sync.errors import LogBehind, SyncError, Unauthorized, Unavailable

@@ -1,11 +1,11 @@
 """The node side of sync without a network: the ports over the database (outbox, HQ sink,
-progress), the settings, and when ``run_forever`` connects (backoff, overnight window)."""
+progress), and when ``run_forever`` connects (backoff, overnight window)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,10 +24,7 @@ from server.store.db import Reader
 from server.store.sync_service import (
     NodeOutbox,
     NodeProgress,
-    SyncSettings,
     apply_hq_batch,
-    http_url,
-    ws_url,
 )
 from server.store.writer import Writer
 from sync.clock import pack
@@ -62,32 +59,6 @@ def catalog_item(sku: str, price: int = 1000) -> ItemDefined:
             active=True,
         )
     )
-
-
-# ------------------------------------------------------------------ URLs and settings
-
-
-def test_central_urls_convert_between_websocket_and_http() -> None:
-    assert ws_url("http://central:8000/") == "ws://central:8000"
-    assert ws_url("wss://hq.example.com/chain") == "wss://hq.example.com/chain"
-    assert http_url("ws://central:8000") == "http://central:8000"
-    assert http_url("https://hq.example.com") == "https://hq.example.com"
-    with pytest.raises(ValueError, match="not a central URL"):
-        ws_url("central:8000")
-
-
-def test_sync_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert SyncSettings.from_env() == SyncSettings("continuous", "01:00-05:00")
-    monkeypatch.setenv("HALLSYNC_SYNC_MODE", "Window")
-    monkeypatch.setenv("HALLSYNC_SYNC_WINDOW", "23:30-04:00")
-    settings = SyncSettings.from_env()
-    schedule = settings.schedule("Asia/Shanghai")
-    assert schedule.mode == "window" and schedule.window == SyncWindow(time(23, 30), time(4, 0))
-    monkeypatch.setenv("HALLSYNC_SYNC_MODE", "sometimes")
-    with pytest.raises(ValueError, match="is not continuous"):
-        SyncSettings.from_env()
-    with pytest.raises(ValueError, match="01:00-05:00"):
-        SyncSettings(window="1am-5am")
 
 
 # ------------------------------------------------------------------ the outbox

@@ -14,7 +14,7 @@ caller's transaction:
    seq`` (on PostgreSQL from one array per column, ``unnest``; an id already used elsewhere is
    not inserted and goes to quarantine);
 5. fold the inserted ones into the projections in seq order inside one SAVEPOINT, their
-   projectors' row operations applied as a batch (``server.central.batch_rows``: the rows
+   projectors' row operations applied as a batch (``server.central.fold.batch_rows``: the rows
    they read, read up front; their writes worked out per row and sent a few statements per
    table whatever the batch size); only if that fails, roll it back and fold them again one at
    a time, one SAVEPOINT each, quarantining those that fail (and taking them back out of
@@ -57,7 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schema.events import Event, decode, tag_of
 from schema.tables.core import events, node_meta
 from schema.tables.sync import central_quarantine, central_stores
-from server.central.batch_rows import BatchRows
+from server.central.fold.batch_rows import BatchRows
 from server.contact_migration import LEGACY_MASK_BYTES, UPGRADED_META
 from server.domain.projection import apply, apply_all, reads_of
 from server.errors import HallsyncError, NotFound, Unauthorized

@@ -2,7 +2,7 @@
 
 A publish checks the audience against the stores central knows and the user's regions, stamps a
 typed event from ``schema.events`` like a store node would (UUIDv7 id, hybrid logical clock,
-UTC time, actor), and appends it with ``hq_log.publish``, all in one transaction. The event
+UTC time, actor), and appends it with ``hq.log.publish``, all in one transaction. The event
 carries ``store_id = "*"`` and ``seq = 0``: it belongs to no store's log; each addressed store
 folds it as its own (``apply_hq_batch`` replaces ``store_id``), and the projectors it reuses
 never read ``seq``.
@@ -28,8 +28,8 @@ from schema.api.common import Page
 from schema.api.hq import Addressed, Audience, Delivery, PublishedEvent
 from schema.events import Event, encode, tag_of
 from schema.tables.sync import central_stores, hq_events
-from server.central import hq_log
-from server.central.hq_auth import HqUser
+from server.central.hq import log as hq_log
+from server.central.hq.auth import HqUser
 from server.domain.context import redact_free_text
 from server.errors import Forbidden, IdempotencyMismatch, ValidationFailed
 from server.idempotency import checked_key, fingerprint

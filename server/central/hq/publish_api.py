@@ -34,11 +34,13 @@ from schema.events.inventory import ItemDefined, ItemPriceChanged
 from schema.events.store import StaffAdded, StaffDeactivated, StaffRoleChanged, StoreRulesSet
 from server import idempotency
 from server.api_contract import key_replays
-from server.central import db, hq_checks, hq_log, hq_publish
+from server.central import db
 from server.central.context import central
-from server.central.hq_api import HqRequest, Limit, Offset
-from server.central.hq_auth import ANY_HQ_ROLE, requires
-from server.central.hq_publish import Addressee
+from server.central.hq import checks, publish
+from server.central.hq import log as hq_log
+from server.central.hq.api import HqRequest, Limit, Offset
+from server.central.hq.auth import ANY_HQ_ROLE, requires
+from server.central.hq.publish import Addressee
 from server.errors import ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -68,23 +70,23 @@ async def _publish(
     (``Idempotent-Replayed: true`` when a retry found its first attempt's event)."""
     c = central(request)
     user = request.user
-    idem = await hq_publish.idempotency_of(request, request.headers.get(idempotency.HEADER))
+    idem = await publish.idempotency_of(request, request.headers.get(idempotency.HEADER))
     async with db.write(c.engine) as conn:
         await hq_log.lock(conn)  # held to commit: one publish at a time, keys checked under it
-        earlier = await hq_publish.replay(conn, user, idem)
+        earlier = await publish.replay(conn, user, idem)
         if earlier is not None:
             return Response(earlier, status_code=201, headers={idempotency.REPLAYED: "true"})
-        to = await hq_publish.resolve(conn, user, data)
+        to = await publish.resolve(conn, user, data)
         if check is not None:
             await check(conn, to)
-        event = hq_publish.stamp(
+        event = publish.stamp(
             event_type,
             newest_hlc=await hq_log.newest_hlc(conn),
             user=user,
             now=c.clock(),
             **payload,
         )
-        out = await hq_publish.append(conn, event, to=to, user=user, subject=subject, idem=idem)
+        out = await publish.append(conn, event, to=to, user=user, subject=subject, idem=idem)
     c.hq_notifier.published()  # this replica's connections look now; others hear NOTIFY
     log.info(
         "HQ user %s published %s (%s) to %s %s at cursor %d",
@@ -114,7 +116,7 @@ class HqCatalogController(Controller):
         store's catalog as central last saw it."""
 
         async def check(conn: AsyncConnection, to: Addressee) -> None:
-            await hq_checks.check_item(conn, to, data)
+            await checks.check_item(conn, to, data)
 
         return await _publish(
             request,
@@ -144,7 +146,7 @@ class HqCatalogController(Controller):
         catalog nor any addressed store (as central last saw it) has the item."""
 
         async def check(conn: AsyncConnection, to: Addressee) -> None:
-            await hq_checks.check_item_known(conn, to, sku)
+            await checks.check_item_known(conn, to, sku)
 
         return await _publish(
             request,
@@ -176,14 +178,14 @@ class HqRosterController(Controller):
         when the user name belongs to one of an addressed store's own staff."""
 
         async def check(conn: AsyncConnection, to: Addressee) -> None:
-            await hq_checks.check_new_staff(conn, to, data.username)
+            await checks.check_new_staff(conn, to, data.username)
 
         return await _publish(
             request,
             data,
             StaffAdded,
             {
-                "user_id": hq_checks.hq_staff_id(data.username),
+                "user_id": checks.hq_staff_id(data.username),
                 "username": data.username,
                 "display_name": data.display_name,
                 "role": data.role,
@@ -203,13 +205,13 @@ class HqRosterController(Controller):
         Publishes ``staff.role_changed``. 404 for a user name HQ never added."""
 
         async def check(conn: AsyncConnection, _to: Addressee) -> None:
-            await hq_checks.check_hq_staff(conn, username)
+            await checks.check_hq_staff(conn, username)
 
         return await _publish(
             request,
             data,
             StaffRoleChanged,
-            {"user_id": hq_checks.hq_staff_id(username), "role": data.role},
+            {"user_id": checks.hq_staff_id(username), "role": data.role},
             subject=username,
             check=check,
         )
@@ -226,13 +228,13 @@ class HqRosterController(Controller):
         user name HQ never added."""
 
         async def check(conn: AsyncConnection, _to: Addressee) -> None:
-            await hq_checks.check_hq_staff(conn, username)
+            await checks.check_hq_staff(conn, username)
 
         return await _publish(
             request,
             data,
             StaffDeactivated,
-            {"user_id": hq_checks.hq_staff_id(username)},
+            {"user_id": checks.hq_staff_id(username)},
             subject=username,
             check=check,
         )
@@ -289,7 +291,7 @@ class HqPublishedController(Controller):
         counts only their stores."""
         c = central(request)
         async with db.read(c.engine) as conn:
-            return await hq_publish.list_published(
+            return await publish.list_published(
                 conn,
                 request.user,
                 event_type=type,

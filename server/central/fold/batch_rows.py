@@ -42,7 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeDecorator
 
 from schema.tables.base import UTCDateTime
-from server.central.json_rows import NotJson, insert_sql, json_rows, update_sql
+from server.central.fold.json_rows import NotJson, insert_sql, json_rows, update_sql
 from server.domain.rows import (
     Row,
     check_columns,

@@ -29,7 +29,7 @@ from sqlalchemy import Connection
 
 from schema.tables.core import events
 from schema.tables.sync import central_quarantine, central_stores
-from server.central.ingest import _check, _insert_events, _project
+from server.central.fold.ingest import _check, _insert_events, _project
 from server.central.messages import QuarantineReplayed, QuarantineReplayOut, ReplayOutcome
 
 MAX_REPLAY = 500

@@ -19,9 +19,10 @@ from schema.api.common import Page
 from schema.api.kpis import StoreKpisOut
 from schema.tables.sync import central_quarantine, central_stores
 from server.api_contract import key_not_used, problems
-from server.central import db, enrollment, metrics, quarantine
+from server.central import db, enrollment, metrics
 from server.central.context import central
-from server.central.hq_auth import ADMIN, ANY_HQ_ROLE, TOKEN_TTL, HqUser, find_login
+from server.central.fold import quarantine
+from server.central.hq.auth import ADMIN, ANY_HQ_ROLE, TOKEN_TTL, HqUser, find_login
 from server.central.messages import (
     EnrollmentCode,
     HqLoginIn,

@@ -1,6 +1,6 @@
 """How a central replica learns that HQ published, so its connected stores get it at once.
 
-``hq_log.publish`` sends ``NOTIFY hallsync_hq`` in the publishing transaction; PostgreSQL
+``hq.log.publish`` sends ``NOTIFY hallsync_hq`` in the publishing transaction; PostgreSQL
 delivers it, on commit, to every session that ``LISTEN``s — one per replica, kept here. Each
 notification fires the replica's ``Wakeup`` and every sync connection loads new HQ events.
 
@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schema.tables.sync import central_stores
 from server.central import db
 from server.central.enrollment import STORE_CHANNEL
-from server.central.hq_log import NOTIFY_CHANNEL
+from server.central.hq.log import NOTIFY_CHANNEL
 from server.errors import StorageError
 from sync.wakeup import StoreWakeups, Wakeup
 

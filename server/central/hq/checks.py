@@ -24,7 +24,7 @@ from schema.events.store import StaffAdded
 from schema.tables.core import staff
 from schema.tables.inventory import inventory_items
 from schema.tables.sync import hq_events
-from server.central.hq_publish import Addressee, addressed_stores
+from server.central.hq.publish import Addressee, addressed_stores
 from server.domain.inventory.rules import SERIALISABLE
 from server.errors import Conflict, NotFound, UsernameTaken, ValidationFailed
 

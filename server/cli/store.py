@@ -1,35 +1,37 @@
-"""The ``hallsync`` command line: set up and run store nodes (and, later, central)."""
+"""``hallsync store …``: set up a store node, enroll it with central, sync it and serve it.
+
+Every command takes ``--data-dir`` (or ``HALLSYNC_DATA_DIR``): the folder holding the node's
+database, its contact key and its lock.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import os
 import shutil
-import sys
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from server.cli_central import central
-from server.datadir_lock import LOCK_FILE, DataDirLock, lock_data_dir
+from server.cli.common import (
+    ask_password,
+    configure_logging,
+    data_dir_option,
+    hold_lock,
+    keep_files_private,
+    progress_bar,
+)
+from server.datadir_lock import LOCK_FILE, DataDirLock
 from server.errors import HallsyncError
-from server.settings import StoreNodeSettings
+from server.settings import SetupSecrets, StoreNodeSettings, SyncSettings
 
 PROGRESS_MIN_EVENTS = 2000
 """Show a progress bar when at least this many events wait for upload."""
 CLOCK_SKEW_WARN_SECONDS = 120
 
-DATA_DIR = click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="HALLSYNC_DATA_DIR",
-    required=True,
-    help="Folder holding the node's database (or set HALLSYNC_DATA_DIR).",
-)
+DATA_DIR = data_dir_option("Folder holding the node's database (or set HALLSYNC_DATA_DIR).")
 
 
 def _lock(data_dir: Path, command: str) -> DataDirLock:
@@ -38,10 +40,7 @@ def _lock(data_dir: Path, command: str) -> DataDirLock:
 
     if not db_path(data_dir).exists():
         raise click.ClickException(f"no store node in {data_dir}; run `hallsync store init` first")
-    try:
-        return lock_data_dir(data_dir, command)
-    except HallsyncError as exc:
-        raise click.ClickException(exc.detail) from exc
+    return hold_lock(data_dir, command)
 
 
 @contextlib.contextmanager
@@ -58,11 +57,7 @@ def _new_data_dir(data_dir: Path, *, keep_partial: bool = False) -> Any:
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     new_lock_file = not (data_dir / LOCK_FILE).exists()
     try:
-        try:
-            lock = lock_data_dir(data_dir, "store init")
-        except HallsyncError as exc:
-            raise click.ClickException(exc.detail) from exc
-        with lock:
+        with hold_lock(data_dir, "store init"):
             yield
     except BaseException:
         if keep_partial and db_path(data_dir).exists():
@@ -82,16 +77,9 @@ def _parse_time(_ctx: click.Context, _param: click.Parameter, value: str) -> tim
 
 
 @click.group()
-@click.version_option(package_name="hallsync")
-def main() -> None:
-    """hallsync: offline-first operations for carrier retail halls."""
-    # Whatever this process creates is its owner's alone; the data directory holds secrets.
-    os.umask(0o077)
-
-
-@main.group()
 def store() -> None:
     """Commands of a hall's store node."""
+    keep_files_private()
 
 
 @store.command("init")
@@ -133,17 +121,19 @@ def store_init(
     """
     from server.store.node import init_store
 
+    secrets = SetupSecrets.from_env()
     if code is not None or central is not None or restore:
         if code is None or central is None:
             raise click.UsageError("enrolling needs both --enroll CODE and --central URL")
         if store_id or name or region:
             raise click.UsageError("with --enroll, the store id, name and region come from central")
-        _init_enrolled(data_dir, code, central, manager, _manager_password(manager), restore)
+        password = _manager_password(manager, secrets)
+        _init_enrolled(data_dir, code, central, manager, password, restore)
         return
     if not (store_id and name and region):
         raise click.UsageError("give --store-id, --name and --region (or --enroll and --central)")
-    contact_key = os.environ.get("HALLSYNC_CONTACT_KEY")
-    password = _manager_password(manager)
+    contact_key = secrets.contact_key
+    password = _manager_password(manager, secrets)
     try:
         with _new_data_dir(data_dir):
             init_store(
@@ -169,29 +159,11 @@ def store_init(
         )
 
 
-def _manager_password(manager: str) -> str:
-    password = os.environ.get("HALLSYNC_MANAGER_PASSWORD")
-    if not password:
-        password = click.prompt(
-            f"Password for {manager}", hide_input=True, confirmation_prompt=True
-        )
+def _manager_password(manager: str, secrets: SetupSecrets) -> str:
+    password = ask_password(manager, secrets.manager_password)
     if len(password) < 8:
         raise click.BadParameter("the password needs at least 8 characters")
     return password
-
-
-def _progress_bar(what: str) -> Any:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    return Progress(
-        f"[bold]{what}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    )
 
 
 def _init_enrolled(
@@ -199,7 +171,7 @@ def _init_enrolled(
 ) -> None:
     from server.store.enrollment import init_enrolled
 
-    bar = _progress_bar("restoring events") if restore else None
+    bar = progress_bar("restoring events") if restore else None
     task: Any = None
 
     def progress(done: int, total: int) -> None:
@@ -347,7 +319,7 @@ def store_sync(data_dir: Path, once: bool) -> None:
 async def _sync(data_dir: Path, once: bool) -> Any:
     from server.store.db import Reader
     from server.store.node import open_store
-    from server.store.sync_service import SyncService, SyncSettings, read_enrollment
+    from server.store.sync_service import SyncService, read_enrollment
     from server.store.writer import Writer
 
     opened = open_store(data_dir)
@@ -379,7 +351,7 @@ async def _sync(data_dir: Path, once: bool) -> Any:
         status = await service.status()
         if status.pending < PROGRESS_MIN_EVENTS:
             return await service.run_once()
-        with _progress_bar("uploading events") as bar:
+        with progress_bar("uploading events") as bar:
             task = bar.add_task("upload", total=status.local_seq, completed=status.acked_seq)
             return await service.run_once(
                 on_progress=lambda acked, local: bar.update(task, completed=acked, total=local)
@@ -409,16 +381,11 @@ def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: s
     from server.gc_tuning import tune_for_serving
     from server.logins import LoginGate
     from server.store.app import create_app
-    from server.store.sync_service import SyncSettings
 
     settings = StoreNodeSettings.from_env(
         data_dir=data_dir, host=host, port=port, log_level=log_level
     )
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_level)
     # Held until the process exits: a second node on this directory is refused here, before
     # it opens the database.
     lock = _lock(settings.data_dir, "store serve")
@@ -444,9 +411,3 @@ def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: s
         access_log=False,
     )
     lock.release()
-
-
-main.add_command(central)
-
-if __name__ == "__main__":
-    main()

@@ -27,10 +27,11 @@ from schema.api.hq_users import (
 from schema.api.store import PasswordChangeIn
 from server import idempotency
 from server.api_contract import key_not_used, key_replays, problems
-from server.central import db, hq_users
+from server.central import db
 from server.central.context import central
-from server.central.hq_api import HqRequest, Limit, Offset
-from server.central.hq_auth import CHAIN_ADMIN, OWN_ACCOUNT, TOKEN_TTL
+from server.central.hq import users
+from server.central.hq.api import HqRequest, Limit, Offset
+from server.central.hq.auth import CHAIN_ADMIN, OWN_ACCOUNT, TOKEN_TTL
 from server.central.messages import HqLoginOut
 from server.domain.paging import paginate
 from server.errors import Unauthorized, ValidationFailed
@@ -76,7 +77,7 @@ class HqUsersController(Controller):
             idem = (key, idempotency.fingerprint(request.method, request.url.path, body))
         pw_hash = await central(request).logins.pool.run(hash_password, data.password)
         async with db.write(c.engine) as conn:
-            out, replayed = await hq_users.create_user(
+            out, replayed = await users.create_user(
                 conn,
                 data,
                 password_hash=pw_hash,
@@ -99,17 +100,17 @@ class HqUsersController(Controller):
         offset: Offset = 0,
     ) -> Page[HqUserOut]:
         """HQ users by user name, filtered by role or active flag (admin over every region)."""
-        query = hq_users.list_query(role=role, active=active)
+        query = users.list_query(role=role, active=active)
         return await db.run_read(
             central(request).engine,
-            lambda conn: paginate(conn, query, hq_users.user_out, limit=limit, offset=offset),
+            lambda conn: paginate(conn, query, users.user_out, limit=limit, offset=offset),
         )
 
     @get("/{username:str}", guards=USER_ADMINS)
     async def get_user(self, request: HqRequest, username: FromPath[str]) -> HqUserOut:
         """One HQ user (admin over every region)."""
         async with db.read(central(request).engine) as conn:
-            return await hq_users.get_user(conn, username)
+            return await users.get_user(conn, username)
 
     @patch(
         "/{username:str}",
@@ -123,7 +124,7 @@ class HqUsersController(Controller):
         (admin over every region). Deactivating ends their tokens at once. Refused (409) when
         it would leave no active admin over every region: nobody could then manage users."""
         async with db.write(central(request).engine) as conn:
-            out = await hq_users.update_user(conn, username, data)
+            out = await users.update_user(conn, username, data)
         log.info("HQ user %s changed %s", request.user.username, username)
         return out
 
@@ -143,7 +144,7 @@ class HqUsersController(Controller):
         login before doing anything else. Sending it again sets it again."""
         pw_hash = await central(request).logins.pool.run(hash_password, data.password)
         async with db.write(central(request).engine) as conn:
-            out = await hq_users.set_password(conn, username, pw_hash, by_admin=True)
+            out = await users.set_password(conn, username, pw_hash, by_admin=True)
         log.info("HQ user %s reset the password of %s", request.user.username, username)
         return out
 
@@ -160,7 +161,7 @@ class HqAccountController(Controller):
         """The account the token belongs to (``must_change_password`` says whether the user
         must first choose their own password)."""
         async with db.read(central(request).engine) as conn:
-            return await hq_users.get_user(conn, request.user.username)
+            return await users.get_user(conn, request.user.username)
 
     @post(
         "/password",
@@ -180,7 +181,7 @@ class HqAccountController(Controller):
 
         async def find() -> tuple[str, str] | None:
             async with db.read(c.engine) as conn:
-                found = await hq_users.password_hash(conn, username)
+                found = await users.password_hash(conn, username)
             return (found, found) if found is not None else None
 
         try:
@@ -195,7 +196,7 @@ class HqAccountController(Controller):
             )
         new_hash = await c.logins.pool.run(hash_password, data.new_password)
         async with db.write(c.engine) as conn:
-            await hq_users.change_own_password(
+            await users.change_own_password(
                 conn, username, verified_hash=current, new_hash=new_hash
             )
         user = request.user

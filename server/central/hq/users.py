@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from schema.api.hq_users import HqUserIn, HqUserOut, HqUserUpdate
 from schema.tables.sync import central_stores, hq_users
 from server import tokens
-from server.central.hq_auth import create_hq_user
+from server.central.hq.auth import create_hq_user
 from server.errors import Conflict, IdempotencyMismatch, NotFound, ValidationFailed
 
 
