@@ -449,7 +449,8 @@ def client_main(job_path: str) -> None:
     import uvloop
 
     import sync.store_ws as store_ws
-    from sync.store_ws import Ports, SyncOptions, run_once
+    from sync.ports import Ports
+    from sync.store_ws import SyncOptions, run_once
 
     job = msgspec.msgpack.decode(Path(job_path).read_bytes())
     stores = [

@@ -1,23 +1,14 @@
 """Central's side of the sync websocket: Litestar glue around ``sync.server.ServerSession``.
 
-The route authenticates the upgrade request (``Authorization: Bearer <credential>``), then
-runs one session per connection: a reader decodes each binary frame and feeds it to the
-session, a worker carries out what the session asks for through the storage port and sends the
-frames it returns. A third task looks for new HQ events whenever the replica's ``Wakeup`` fires
-(a publish on this replica, or a PostgreSQL NOTIFY from any), and every ``hq_poll`` seconds in
-case a wake-up was lost.
-A connection's authorisation is checked again whenever its store's ``Wakeup`` in
-``store_changes`` fires (central fires it when the store is revoked or enrolled anew) and before
-every HQ batch it sends: a revoked store's connection is closed as ``Unauthorized`` and gets
-nothing more, even if the news of the revocation never reached this replica.
-Protocol errors become an ``Error`` frame and a close code (``sync.errors``); anything else
-that goes wrong while storing closes this one connection as ``Unavailable`` (the store retries
-later). Nothing is shared between connections, so one store's failure never touches another's.
-
-Storage is reached only through ``SyncStorage`` (central's database implements it in
-``server.central.storage``), so this module imports no SQL and nothing from ``server``.
-``PROTOCOL`` describes the websocket for central's OpenAPI document, from the frames and errors
-themselves.
+The route authenticates the upgrade (``Authorization: Bearer <credential>``), then runs one
+session per connection: a reader feeds each message to the session, a worker carries out what
+it asks for through the ``sync.ports.SyncStorage`` port and sends the frames it returns, a
+poller looks for new HQ events whenever the replica's ``Wakeup`` fires (a publish here, or a
+PostgreSQL NOTIFY from any replica) and every ``hq_poll`` seconds in case one was lost. The
+credential is checked again whenever the store's ``Wakeup`` in ``store_changes`` fires and
+before every HQ batch: a revoked store is closed as ``Unauthorized`` and gets nothing more.
+What ends a connection is the session's decision; anything else that fails while storing
+closes this one connection as ``Unavailable`` (the store retries later).
 """
 
 from __future__ import annotations
@@ -25,9 +16,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Protocol, get_args
+from typing import Any
 
 import anyio
 import msgspec
@@ -38,83 +30,17 @@ from litestar.types import WebSocketResponseBodyEvent, WebSocketResponseStartEve
 
 from schema.api.common import PROBLEM_JSON, PROBLEM_TYPE_BASE, Problem
 from schema.events import SCHEMA_VERSION
-from sync.errors import (
-    BY_CODE,
-    FrameTooLarge,
-    ProtocolViolation,
-    SyncError,
-    Unauthorized,
-    Unavailable,
-    WrongStore,
-)
-from sync.frames import (
-    MAX_FRAME,
-    ClientFrame,
-    HqBatch,
-    HqItem,
-    Push,
-    ServerFrame,
-    decode_client_frame,
-    encode,
-)
-from sync.server import IngestRequest, ServerSession
+from sync.errors import SyncError, Unauthorized, Unavailable
+from sync.frames import MAX_FRAME, encode
+from sync.ports import Authenticate, SyncStorage
+from sync.protocol import SYNC_PATH
+from sync.server import ServerSession
 from sync.wakeup import StoreWakeups, Wakeup
 
 log = logging.getLogger(__name__)
 
-SYNC_PATH = "/sync/v1"
 DENIAL = "websocket.http.response"
 """ASGI extension letting a refused upgrade be answered with a plain HTTP status."""
-
-
-class SyncStorage(Protocol):
-    """What a sync session needs from central's database."""
-
-    async def load_state(self, store_id: str) -> tuple[int, int, str]:
-        """``(high_water, hq_acked, region)`` of the store."""
-        ...
-
-    async def ingest(self, request: IngestRequest) -> tuple[int, int]:
-        """Store a run of events durably; ``(new high_water, quarantined in this run)``."""
-        ...
-
-    async def load_hq(self, store_id: str, after: int, limit: int) -> tuple[list[HqItem], int]:
-        """HQ events addressed to the store after ``after``, and the cursor they reach."""
-        ...
-
-    async def save_hq_acked(self, store_id: str, cursor: int) -> None:
-        """Record that the store applied HQ events up to ``cursor``."""
-        ...
-
-    async def touch(self, store_id: str, local_seq: int) -> None:
-        """Record that the store was seen now, with its newest seq."""
-        ...
-
-
-Authenticate = Callable[[str], Awaitable[str | None]]
-"""Maps a bearer credential to the id of the active store holding it, or None."""
-
-
-class _Envelope(msgspec.Struct):
-    store_id: str | None = None
-
-
-_envelope = msgspec.msgpack.Decoder(_Envelope)
-
-
-def claims_other_store(push: Push, store_id: str) -> bool:
-    """True when *every* event of the push names a store other than ``store_id`` (a mix only
-    sends the foreign events to quarantine)."""
-    if not push.events:
-        return False
-    for raw in push.events:
-        try:
-            claimed = _envelope.decode(raw).store_id
-        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # quarantine says why
-            return False
-        if claimed is None or claimed == store_id:
-            return False
-    return True
 
 
 def sync_route(
@@ -153,17 +79,10 @@ def sync_route(
         if connections is not None:
             connections(store_id, 1)
         try:
-            session = ServerSession(store_id, schema=schema)
+            session = ServerSession(store_id, schema=schema, max_frame=max_frame)
             with changes.watch(store_id) as changed:
-                await _Connection(
-                    socket,
-                    session,
-                    storage,
-                    hq_poll,
-                    max_frame,
-                    hq_wakeup,
-                    _Authority(authenticate, credential.strip(), changed),
-                ).serve()
+                check = _Check(authenticate, credential.strip(), changed)
+                await _Connection(socket, session, storage, hq_poll, hq_wakeup, check).serve()
         finally:
             if connections is not None:
                 connections(store_id, -1)
@@ -205,22 +124,22 @@ def _reason(message: str) -> str:
     return message.encode()[:120].decode(errors="ignore")
 
 
-class _Authority:
+@dataclass(frozen=True)
+class _Check:
     """How a connection checks that its credential still holds: ``authenticate`` once more,
-    and the store's wake-up that says when to."""
+    whenever the store's wake-up ``changed`` fires and before each HQ batch."""
 
-    def __init__(self, authenticate: Authenticate, credential: str, changed: Wakeup) -> None:
-        self.authenticate = authenticate
-        self.credential = credential
-        self.changed = changed
+    authenticate: Authenticate
+    credential: str
+    changed: Wakeup
 
     async def holds(self, store_id: str) -> bool:
         return await self.authenticate(self.credential) == store_id
 
 
 class _Connection:
-    """One store's websocket: a reader task and an HQ poller feeding one session, and a worker
-    carrying out what the session asks for.
+    """One store's websocket: a reader, an HQ poller and a credential re-check feeding one
+    session, and a worker carrying out what the session asks for.
 
     The reader keeps reading while an ingest runs, so the pushes that arrive meanwhile (the
     store keeps up to four in flight) are stored together by the next ingest: under load a
@@ -234,17 +153,11 @@ class _Connection:
         session: ServerSession,
         storage: SyncStorage,
         hq_poll: float,
-        max_frame: int,
         wakeup: Wakeup,
-        authority: _Authority,
+        check: _Check,
     ) -> None:
-        self.socket = socket
-        self.session = session
-        self.storage = storage
-        self.hq_poll = hq_poll
-        self.max_frame = max_frame
-        self.wakeup = wakeup
-        self.authority = authority
+        self.socket, self.session, self.storage = socket, session, storage
+        self.hq_poll, self.wakeup, self.check = hq_poll, wakeup, check
         self.work = Wakeup()
         """Fired when the session may have something for the worker to do."""
         self.worked = Wakeup()
@@ -281,7 +194,8 @@ class _Connection:
             except WebSocketDisconnect:
                 message = {"type": "websocket.disconnect", "code": 1006}
             if message["type"] == "websocket.receive":
-                self._feed(message.get("bytes"))
+                data = message.get("bytes")
+                s.receive_data(data if data is not None else message.get("text") or "")
             else:
                 s.receive_disconnect()
             self.work.fire()
@@ -296,26 +210,24 @@ class _Connection:
     async def _recheck(self) -> None:
         """Whenever the store's wake-up fires, check the credential again; a revoked or
         replaced one closes the connection at once."""
-        seen = self.authority.changed.generation
+        seen = self.check.changed.generation
         while True:
-            seen = await self.authority.changed.wait(seen, math.inf)
+            seen = await self.check.changed.wait(seen, math.inf)
             try:
                 # Shielded: a query cancelled half-way (the connection ending meanwhile) would
                 # leave its database connection unreturned.
                 with anyio.CancelScope(shield=True):
-                    holds = await self.authority.holds(self.session.store_id)
-                if holds:
-                    continue
+                    if await self.check.holds(self.session.store_id):
+                        continue
             except Exception:
                 # The check before each HQ batch still keeps the store from getting anything.
                 log.exception("sync: checking store %s's credential failed", self.session.store_id)
                 continue
-            self._revoked()
+            self.session.fail(self._revoked())
             self.work.fire()
 
-    def _revoked(self) -> None:
-        store_id = self.session.store_id
-        self.session.fail(Unauthorized(f"store {store_id}'s credential was revoked or replaced"))
+    def _revoked(self) -> Unauthorized:
+        return Unauthorized(f"store {self.session.store_id}'s credential was revoked or replaced")
 
     async def _work(self) -> None:
         """Carry out what the session asks for whenever it may ask for something, until it is
@@ -326,31 +238,6 @@ class _Connection:
             seen = await self.work.wait(seen, math.inf)
             await self._pump()
             self.worked.fire()
-
-    def _feed(self, data: bytes | None) -> None:
-        s = self.session
-        if data is None:
-            s.fail(ProtocolViolation("text frame: sync frames are binary msgpack"))
-        elif len(data) > self.max_frame:
-            s.fail(FrameTooLarge(f"frame of {len(data)} bytes; the limit is {self.max_frame}"))
-        else:
-            try:
-                frame = decode_client_frame(data)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                s.fail(ProtocolViolation(f"undecodable frame: {exc}"))
-                return
-            if (
-                isinstance(frame, Push)
-                and s.state == "ready"
-                and claims_other_store(frame, s.store_id)
-            ):
-                s.fail(
-                    WrongStore(
-                        f"every event of the push belongs to another store than {s.store_id}"
-                    )
-                )
-                return
-            s.receive_frame(frame)
 
     async def _pump(self) -> None:
         """Carry out what the session asks for until it asks for nothing, then send."""
@@ -390,71 +277,15 @@ class _Connection:
         """Send what the session has to send; HQ batches only if the store's credential still
         holds, checked right before (a revocation whose news was lost or is on its way)."""
         s = self.session
-        frames = s.frames_to_send()
-        if any(isinstance(f, HqBatch) for f in frames):
+        if s.sends_hq:
             try:
-                holds = await self.authority.holds(s.store_id)
+                if not await self.check.holds(s.store_id):
+                    s.withhold_hq(self._revoked())
             except Exception:
                 log.exception("sync: checking store %s's credential failed", s.store_id)
-                s.fail(Unavailable("central cannot check credentials now; reconnect later"))
-                holds = False
-            if not holds:
-                self._revoked()  # does nothing if the session failed just above
-                kept: list[ServerFrame] = [f for f in frames if not isinstance(f, HqBatch)]
-                frames = kept + s.frames_to_send()
-        await self._send(frames)
-
-    async def _send(self, frames: list[ServerFrame]) -> None:
+                s.withhold_hq(Unavailable("central cannot check credentials now; reconnect later"))
         try:
-            for frame in frames:
+            for frame in s.frames_to_send():
                 await self.socket.send_bytes(encode(frame))
         except (WebSocketDisconnect, RuntimeError, OSError):
-            self.session.receive_disconnect()
-
-
-def _frames(union: Any) -> str:
-    """One line per frame type of ``union``: its tag, fields and what it means."""
-    lines = []
-    for frame in get_args(union):
-        fields = ", ".join(f.name for f in msgspec.structs.fields(frame))
-        meaning = (frame.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
-        meaning = meaning.replace("``", "`")  # reStructuredText to Markdown
-        lines.append(f"- `{frame.__struct_config__.tag}` ({fields}): {meaning}")
-    return "\n".join(lines)
-
-
-def _close_codes() -> str:
-    return "\n".join(
-        f"- {error.close_code} `{error.code}`{' (reconnect later)' if error.retryable else ''}"
-        for error in BY_CODE.values()
-    )
-
-
-PROTOCOL = f"""The sync websocket of store nodes: this GET stands for its upgrade request
-(Litestar leaves websockets out of OpenAPI). Sent without `Upgrade: websocket`, it answers 426.
-
-**Authentication.** `Authorization: Bearer <credential>`, the store's sync credential from
-`POST /api/v1/enroll`. An unknown or revoked credential refuses the upgrade with 401, and 503
-when central cannot check credentials now: problem details where the server can answer a
-websocket upgrade with an HTTP status, else a close code (4001, 1013) before any frame. A
-credential revoked or replaced while connected closes the socket with 4001.
-
-**Frames.** Binary messages, each one msgpack map whose `t` names its type, at most
-{MAX_FRAME // (1024 * 1024)} MiB (a text message or a larger one closes the connection). The
-store opens with `hello`, naming its protocol and event schema versions (central accepts its own
-and the previous ones); central answers `welcome` with where the upload resumes. The store then
-pushes its events in `seq` order (each event the msgpack bytes it logged) and central acks the
-highest contiguous `seq` it holds durably, or asks for a resend from a gap. Central sends the HQ
-events addressed to the store in `hq_batch` frames (`items`: `[cursor, event]` pairs), which
-the store acks with `hq_ack` once applied. Unknown fields are ignored.
-
-Store to central:
-{_frames(ClientFrame)}
-
-Central to store:
-{_frames(ServerFrame)}
-
-**Closing.** Either side may send `error` and close; the close code says why:
-{_close_codes()}
-"""
-"""The websocket as central's OpenAPI document describes it (Markdown)."""
+            s.receive_disconnect()

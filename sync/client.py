@@ -1,9 +1,17 @@
 """The store side of a sync connection, sans I/O.
 
-The adapter feeds it what happens (``connected``, ``receive_frame``, ``outbox_read``,
-``hq_applied``, ``receive_disconnect``) and carries out what it asks for
-(``frames_to_send``, ``outbox_request``, ``hq_to_apply``). It never blocks, reads a clock or
-touches storage, so every interleaving of network failures can be replayed in a test.
+The adapter feeds it what happens (``connected``, ``receive_data`` — each websocket message
+as it came — ``outbox_read``, ``hq_applied``, ``receive_disconnect``) and carries out what it
+asks for (``frames_to_send``, ``outbox_request``, ``hq_to_apply``). When ``close_with`` is
+set, the adapter sends what is left to send, closes (with ``close_with.close_code`` unless
+central closed first by an ``Error`` frame, kept in ``error``) and raises it. It never blocks,
+reads a clock or touches storage, so every interleaving of network failures can be replayed in
+a test.
+
+Which messages end the connection is decided here: a text frame, one over ``max_frame`` bytes
+or one that does not decode is a ``ProtocolViolation`` (``FrameTooLarge``); a welcome from a
+central that holds more of this store's log than the node has is ``LogBehind`` (the node lost
+history and must be restored).
 
 Invariants it keeps:
 - events go up in ``seq`` order, in batches bounded by count and bytes, with at most ``window``
@@ -19,8 +27,9 @@ from dataclasses import dataclass
 
 import msgspec
 
-from sync.errors import ProtocolViolation
+from sync.errors import FrameTooLarge, LogBehind, ProtocolViolation, SyncError, from_wire
 from sync.frames import (
+    MAX_FRAME,
     PROTOCOL_VERSION,
     Ack,
     ClientFrame,
@@ -33,6 +42,7 @@ from sync.frames import (
     Resend,
     ServerFrame,
     Welcome,
+    decode_server_frame,
 )
 
 
@@ -67,6 +77,7 @@ class ClientSession:
         batch_count: int = 500,
         batch_bytes: int = 512 * 1024,
         window: int = 4,
+        max_frame: int = MAX_FRAME,
     ) -> None:
         self.store_id = store_id
         self.schema = schema
@@ -77,12 +88,16 @@ class ClientSession:
         self.batch_count = batch_count
         self.batch_bytes = batch_bytes
         self.window = window
+        self.max_frame = max_frame
         self.acked = 0
         """Highest seq central acknowledged on this connection."""
         self.quarantined = 0
         """Events central reported quarantined on this connection."""
         self.state = "new"
         self.error: Error | None = None
+        """The ``Error`` frame central closed with, if it did."""
+        self.close_with: SyncError | None = None
+        """Why the connection ends (central's ``Error`` or the session's own refusal)."""
         self._sent = 0  # highest seq put in a Push on this connection
         self._in_flight: list[int] = []  # last seq of each unacknowledged Push
         self._reading = False
@@ -112,14 +127,42 @@ class ClientSession:
         """The store's log grew to ``local_seq``."""
         self.local_seq = max(self.local_seq, local_seq)
 
+    def receive_data(self, data: bytes | str) -> ServerFrame | None:
+        """One websocket message from central (``str`` for a text frame). Anything wrong with
+        it closes the session with an ``Error`` frame (see ``close_with``); returns the frame
+        when it decoded."""
+        if isinstance(data, str):
+            self.fail(ProtocolViolation("text frame; sync frames are binary msgpack"))
+            return None
+        if len(data) > self.max_frame:
+            self.fail(FrameTooLarge(f"frame of {len(data)} bytes; the limit is {self.max_frame}"))
+            return None
+        try:
+            frame = decode_server_frame(data)
+        except msgspec.DecodeError as exc:
+            self.fail(ProtocolViolation(f"undecodable frame from central: {exc}"))
+            return None
+        try:
+            self.receive_frame(frame)
+        except SyncError as exc:
+            self.fail(exc)
+        return frame
+
     def receive_frame(self, frame: ServerFrame) -> None:
-        """A decoded frame from central. Raises ``ProtocolViolation`` on nonsense."""
+        """A decoded frame from central. Raises ``ProtocolViolation`` on nonsense and
+        ``LogBehind`` on a welcome beyond the node's log."""
         if self.state == "closed":
             return
         match frame:
             case Welcome(high_water=hw):
                 if self.state != "hello_sent":
                     raise ProtocolViolation("welcome twice")
+                if hw > self.local_seq:
+                    raise LogBehind(
+                        f"central holds this store's log up to seq {hw} but the node's log "
+                        f"ends at {self.local_seq}; rebuild the node with "
+                        "`hallsync store init --restore`"
+                    )
                 self.state = "ready"
                 self.acked = self._sent = hw
             case Ack(seq=seq, quarantined=q):
@@ -153,8 +196,9 @@ class ClientSession:
                 fresh = [i for i in items if i.cursor > self._hq_received]
                 self._hq_received = upto
                 self._hq.append(HqToApply(fresh, upto))
-            case Error():
+            case Error(code=code, message=message, retryable=retryable):
                 self.error = frame
+                self.close_with = from_wire(code, message, retryable)
                 self.state = "closed"
 
     def outbox_read(self, records: list[tuple[int, bytes]]) -> None:
@@ -179,6 +223,14 @@ class ClientSession:
             self.hq_cursor = upto
             if self.state == "ready":
                 self._out.append(HqAck(cursor=upto))
+
+    def fail(self, exc: SyncError) -> None:
+        """Close the connection with an Error frame telling central why."""
+        if self.state == "closed":
+            return
+        self._out.append(Error(code=exc.code, message=exc.message, retryable=exc.retryable))
+        self.close_with = exc
+        self.state = "closed"
 
     def receive_disconnect(self) -> None:
         """The connection is gone; the session is finished."""

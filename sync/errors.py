@@ -77,3 +77,14 @@ BY_CODE: dict[str, type[SyncError]] = {
         Unavailable,
     )
 }
+
+BY_CLOSE: dict[int, type[SyncError]] = {c.close_code: c for c in BY_CODE.values()}
+"""The error a websocket close code stands for, when it is one of ours."""
+
+
+def from_wire(code: str, message: str, retryable: bool) -> SyncError:
+    """The exception an ``Error`` frame from central stands for (its ``retryable`` wins)."""
+    cls = BY_CODE.get(code)
+    if cls is None or cls.retryable != retryable:
+        cls = Unavailable if retryable else SyncError
+    return cls(f"central: {message} ({code})")

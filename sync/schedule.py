@@ -118,3 +118,19 @@ class Schedule:
             return None
         assert self.window is not None
         return self.window.seconds_until_open(self.local(now))
+
+    def seconds_until_retry(
+        self, now: datetime, backoff: Backoff, *, retryable: bool, worked: bool
+    ) -> float:
+        """How long to wait before connecting again after a failed connection: the next
+        ``backoff`` delay (a fresh streak if the link ``worked`` before failing), or
+        ``backoff.cap`` when retrying cannot help (so fixing the cause needs no restart); but
+        never past the opening of the sync window in ``both`` mode."""
+        if worked:
+            backoff.reset()  # the link worked: this is a fresh failure, not a streak
+        delay = backoff.next_delay() if retryable else backoff.cap
+        until_window = self.seconds_until_window(now)
+        if until_window is not None and until_window < delay:
+            backoff.reset()
+            return until_window
+        return delay

@@ -1,16 +1,24 @@
 """Central's side of a sync connection with one store, sans I/O.
 
-The adapter authenticates the store (its credential names the store), then feeds frames in and
-carries out the session's requests: load the store's high-water mark, ingest a run of events,
-load HQ events after a cursor. It reports each result back (``state_loaded``, ``ingested``,
-``hq_loaded``); the session answers with frames.
+The adapter authenticates the store (its credential names the store), then feeds each
+websocket message in as it came (``receive_data``) and carries out the session's requests:
+load the store's high-water mark, ingest a run of events, load HQ events after a cursor. It
+reports each result back (``state_loaded``, ``ingested``, ``hq_loaded``); the session answers
+with frames. Once ``close_with`` is set, the adapter sends what is left and closes with its
+``close_code``.
+
+Which messages end the connection is decided here: a text frame, one over ``max_frame`` bytes
+(``FrameTooLarge``), one that does not decode or comes out of order (``ProtocolViolation``),
+a hello or a push whose events all belong to another store than the credential's
+(``WrongStore``), versions central does not accept (``VersionUnsupported``).
 
 Invariants it keeps:
 - upload is acknowledged only after the adapter reports the events durably stored, and always
   with the highest *contiguous* seq central holds;
 - a push that skips ahead is answered with one ``Resend`` from the first missing seq, and what
   follows it is ignored until the store resends from there;
-- events already held are trimmed off before ingest, so replays are no-ops;
+- events already held are trimmed off before ingest, so replays are no-ops; a push that mixes
+  in events of another store goes to ingest, which quarantines those;
 - HQ events go down in cursor order with at most ``window`` unacknowledged batches.
 """
 
@@ -21,8 +29,16 @@ from dataclasses import dataclass
 
 import msgspec
 
-from sync.errors import ProtocolViolation, SyncError, VersionUnsupported, WrongStore
+from schema.events.envelope import peek
+from sync.errors import (
+    FrameTooLarge,
+    ProtocolViolation,
+    SyncError,
+    VersionUnsupported,
+    WrongStore,
+)
 from sync.frames import (
+    MAX_FRAME,
     PROTOCOL_VERSION,
     Ack,
     ClientFrame,
@@ -35,6 +51,7 @@ from sync.frames import (
     Resend,
     ServerFrame,
     Welcome,
+    decode_client_frame,
 )
 
 
@@ -63,6 +80,19 @@ def accepted(current: int) -> frozenset[int]:
     return frozenset({current, current - 1})
 
 
+def claims_other_store(events: list[msgspec.Raw], store_id: str) -> bool:
+    """True when *every* event names a store other than ``store_id`` (a mix only sends the
+    foreign events to quarantine; an event whose envelope is unreadable claims nothing, and
+    quarantine says why)."""
+    if not events:
+        return False
+    for raw in events:
+        claimed = peek(raw).store_id
+        if claimed is None or claimed == store_id:
+            return False
+    return True
+
+
 class ServerSession:
     """One connection's worth of protocol state on central, for one authenticated store."""
 
@@ -75,6 +105,7 @@ class ServerSession:
         hq_batch: int = 500,
         hq_batch_bytes: int = 512 * 1024,
         window: int = 4,
+        max_frame: int = MAX_FRAME,
     ) -> None:
         self.store_id = store_id
         self.schema = schema
@@ -84,6 +115,9 @@ class ServerSession:
         """An HqBatch carries about this many event bytes at most (always at least one event),
         so a big catalog push never comes near the frame limit."""
         self.window = window
+        self.max_frame = max_frame
+        """The largest message accepted, in bytes; a Push is at most 512 KiB, so the default
+        is generous."""
         self.state = "awaiting_hello"
         self.hello: Hello | None = None
         self.high_water = 0
@@ -104,6 +138,23 @@ class ServerSession:
         self.close_with: SyncError | None = None
 
     # -------------------------------------------------------------- inputs
+
+    def receive_data(self, data: bytes | str) -> ClientFrame | None:
+        """One websocket message from the store (``str`` for a text frame). Anything wrong with
+        it becomes an Error frame and a close; returns the frame when it decoded."""
+        if isinstance(data, str):
+            self.fail(ProtocolViolation("text frame: sync frames are binary msgpack"))
+            return None
+        if len(data) > self.max_frame:
+            self.fail(FrameTooLarge(f"frame of {len(data)} bytes; the limit is {self.max_frame}"))
+            return None
+        try:
+            frame = decode_client_frame(data)
+        except msgspec.DecodeError as exc:
+            self.fail(ProtocolViolation(f"undecodable frame: {exc}"))
+            return None
+        self.receive_frame(frame)
+        return frame
 
     def receive_frame(self, frame: ClientFrame) -> None:
         """A decoded frame from the store. Errors become an Error frame and a close."""
@@ -138,6 +189,10 @@ class ServerSession:
                 self.state = "loading"
             case Push(first_seq=first, events=events):
                 self._require_ready()
+                if claims_other_store(events, self.store_id):
+                    raise WrongStore(
+                        f"every event of the push belongs to another store than {self.store_id}"
+                    )
                 self._push(first, events)
             case HqAck(cursor=cursor):
                 self._require_ready()
@@ -236,6 +291,12 @@ class ServerSession:
         self.close_with = exc
         self.state = "closed"
 
+    def withhold_hq(self, exc: SyncError) -> None:
+        """The store may no longer be sent HQ events (its credential was revoked, or cannot be
+        checked now): drop the HQ batches not yet sent and close with ``exc``."""
+        self._out = [f for f in self._out if not isinstance(f, HqBatch)]
+        self.fail(exc)
+
     def receive_disconnect(self) -> None:
         self.state = "closed"
 
@@ -244,6 +305,12 @@ class ServerSession:
     def frames_to_send(self) -> list[ServerFrame]:
         out, self._out = self._out, []
         return out
+
+    @property
+    def sends_hq(self) -> bool:
+        """HQ batches are among the frames to send: the adapter checks that the store's
+        credential still holds before sending them (``withhold_hq`` if not)."""
+        return any(isinstance(f, HqBatch) for f in self._out)
 
     def wants_state(self) -> bool:
         """True from hello until ``state_loaded``: load the store's high-water mark (once; the

@@ -1,10 +1,10 @@
 """The store node's websocket client: a thin asyncio adapter around ``sync.client.ClientSession``.
 
-The session decides *what* to send and when the store is caught up; this module does the I/O:
-it opens the websocket (``Authorization: Bearer <credential>``, permessage-deflate, 4 MiB
-frames, pings), reads the outbox, hands HQ batches to the node and reports progress. The node
-is reached only through three small ports (``Outbox``, ``HqSink``, ``SyncProgress``), so this
-module knows nothing of SQL or of ``server/``.
+The session decides what to send, what ends the connection and when the store is caught up;
+this module does the I/O: it opens the websocket (``Authorization: Bearer <credential>``,
+permessage-deflate, 4 MiB frames, pings), reads the outbox, hands HQ batches to the node and
+reports progress, all through the ports in ``sync.ports`` (so it knows nothing of SQL or of
+``server/``).
 
 - ``run_once`` syncs until central holds the whole log and no HQ batch is pending, then returns
   (``hallsync store sync --once``).
@@ -12,8 +12,7 @@ module knows nothing of SQL or of ``server/``.
   as the node commits, and reconnects with exponential backoff and full jitter.
 
 Failures surface as ``sync.errors.SyncError`` subclasses whose ``retryable`` says whether trying
-again can help; ``Disconnected`` (the link broke) and ``LogBehind`` (central holds more of this
-store's log than the node: it must be restored) are the two this side adds.
+again can help.
 """
 
 from __future__ import annotations
@@ -24,107 +23,27 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NoReturn, Protocol
+from typing import Any
 
-import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from schema.events import SCHEMA_VERSION
 from sync.client import ClientSession
-from sync.errors import (
-    BY_CODE,
-    Disconnected,
-    LogBehind,
-    ProtocolViolation,
-    SyncError,
-    Unauthorized,
-    Unavailable,
-)
-from sync.frames import MAX_FRAME, Error, HqItem, Welcome, decode_server_frame, encode
+from sync.errors import BY_CLOSE, Disconnected, SyncError, Unauthorized
+from sync.frames import MAX_FRAME, encode
+from sync.ports import Ports
 from sync.schedule import Backoff, Schedule
 
 log = logging.getLogger(__name__)
 
-"""Largest frame either side accepts (``FrameTooLarge`` above it)."""
-
-
-# ------------------------------------------------------------------ ports
-
-
-class Outbox(Protocol):
-    """The store's event log, read-only. Called from a worker thread."""
-
-    def max_seq(self) -> int:
-        """The newest ``seq`` in the log (0 when empty)."""
-        ...
-
-    def read(self, after_seq: int, max_count: int, max_bytes: int) -> list[tuple[int, bytes]]:
-        """``(seq, event bytes)`` with ``seq > after_seq`` in order: at most ``max_count`` and
-        about ``max_bytes`` of them, but always at least one if any exists."""
-        ...
-
-
-class HqSink(Protocol):
-    """Where HQ events land on the node."""
-
-    def cursor(self) -> int:
-        """The HQ cursor durably applied so far. Called from a worker thread."""
-        ...
-
-    async def apply(self, items: list[HqItem], upto: int) -> None:
-        """Apply ``items`` and record ``upto`` as the new cursor in one durable transaction;
-        return only once it is committed."""
-        ...
-
-
-class SyncProgress(Protocol):
-    """Optional: told how syncing goes, to keep ``sync_state`` current for the status page."""
-
-    async def attempted(self) -> None:
-        """A connection attempt starts."""
-        ...
-
-    async def saved(
-        self, acked_seq: int, hq_cursor: int, quarantined: int, *, caught_up: bool
-    ) -> None:
-        """Central holds the log up to ``acked_seq``; ``quarantined`` counts events central
-        reported quarantined since the previous call; ``caught_up`` when nothing is pending."""
-        ...
-
-    async def failed(self, error: BaseException) -> None:
-        """The attempt ended with ``error``."""
-        ...
-
-
-@dataclass(frozen=True)
-class Ports:
-    """What the adapter needs from the node."""
-
-    store_id: str
-    outbox: Outbox
-    hq: HqSink
-    progress: SyncProgress | None = None
-
-
 # ------------------------------------------------------------------ errors and results
-
-
-_BY_CLOSE: dict[int, type[SyncError]] = {c.close_code: c for c in BY_CODE.values()}
-
-
-def error_from_frame(frame: Error) -> SyncError:
-    """The exception an ``Error`` frame from central stands for (its ``retryable`` wins)."""
-    cls = BY_CODE.get(frame.code)
-    if cls is None or cls.retryable != frame.retryable:
-        cls = Unavailable if frame.retryable else SyncError
-    return cls(f"central: {frame.message} ({frame.code})")
 
 
 def _closed(exc: ConnectionClosed) -> SyncError:
     for close in (exc.rcvd, exc.sent):
-        if close is not None and close.code in _BY_CLOSE:
-            return _BY_CLOSE[close.code](f"connection closed: {close.code} {close.reason}".strip())
+        if close is not None and close.code in BY_CLOSE:
+            return BY_CLOSE[close.code](f"connection closed: {close.code} {close.reason}".strip())
     return Disconnected(f"connection lost: {exc}")
 
 
@@ -228,6 +147,7 @@ class _Link:
             batch_count=self.opts.batch_count,
             batch_bytes=self.opts.batch_bytes,
             window=self.opts.window,
+            max_frame=self.opts.max_size,
         )
         self.result.local_seq, self.result.hq_cursor = local, cursor
         s.connected()
@@ -284,39 +204,19 @@ class _Link:
             self.result.acked_seq = max(self.result.acked_seq, s.acked)
 
     async def _receive(self, data: str | bytes) -> None:
+        """Feed one message to the session; if it ends the connection, tell central why (the
+        session's Error frame), close, and raise the reason."""
         s = self.session
         assert s is not None
-        if isinstance(data, str):
-            await self._fail(ProtocolViolation("text frame; sync frames are binary msgpack"))
-        try:
-            frame = decode_server_frame(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            await self._fail(ProtocolViolation(f"undecodable frame from central: {exc}"))
-        try:
-            s.receive_frame(frame)
-        except ProtocolViolation as exc:
-            await self._fail(exc)
-        if s.error is not None:
-            raise error_from_frame(s.error)
-        if isinstance(frame, Welcome) and frame.high_water > s.local_seq:
-            await self._fail(
-                LogBehind(
-                    f"central holds this store's log up to seq {frame.high_water} but the "
-                    f"node's log ends at {s.local_seq}; rebuild the node with "
-                    "`hallsync store init --restore`"
-                )
-            )
-        if isinstance(frame, Welcome):
-            self.result.acked_seq = frame.high_water
-
-    async def _fail(self, exc: SyncError) -> NoReturn:
-        """Tell central why, close, and raise ``exc``."""
+        s.receive_data(data)
+        if s.close_with is None:
+            return
         with contextlib.suppress(ConnectionClosed):
-            await self.ws.send(
-                encode(Error(code=exc.code, message=exc.message, retryable=exc.retryable))
-            )
-        await self.ws.close(exc.close_code, exc.message[:120])
-        raise exc
+            for frame in s.frames_to_send():
+                await self.ws.send(encode(frame))
+        if s.error is None:  # the store's own decision: say so in the close code too
+            await self.ws.close(s.close_with.close_code, s.close_with.message[:120])
+        raise s.close_with
 
     async def _pump(self) -> None:
         """Carry out everything the session asks for until it asks for nothing more."""
@@ -533,13 +433,10 @@ async def run_forever(
                 log.warning(
                     "sync connection failed: %s", exc, exc_info=not isinstance(exc, SyncError)
                 )
-            if result.caught_up:
-                backoff.reset()  # the link worked: this is a fresh failure, not a streak
-            delay = backoff.next_delay() if retryable else backoff.cap
-            until_window = schedule.seconds_until_window(now())
-            if until_window is not None and until_window < delay:
-                delay = until_window
-                backoff.reset()
-            await pause(delay)
+            await pause(
+                schedule.seconds_until_retry(
+                    now(), backoff, retryable=retryable, worked=result.caught_up
+                )
+            )
             continue
         backoff.reset()  # a clean end: the window closed or we were told to stop

@@ -46,7 +46,8 @@ from server.inputs import check_request_text
 from server.logins import LoginGate
 from server.metrics_access import SCRAPER, check_token, scraper_guard
 from server.problems import EXCEPTION_HANDLERS
-from sync.central_ws import PROTOCOL, SYNC_PATH, sync_route
+from sync.central_ws import sync_route
+from sync.protocol import PROTOCOL, SYNC_PATH
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Central's database behind the sync session: the ``sync.central_ws.SyncStorage`` port.
+"""Central's database behind the sync session: the ``sync.ports.SyncStorage`` port.
 
 Each call is one short transaction on the shared database, so any replica can serve any store
 and a reconnect to another replica resumes exactly where the last commit left off. Errors are

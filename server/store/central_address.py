@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-SYNC_PATH = "/sync/v1"
+from sync.protocol import SYNC_PATH
 
 
 def ws_url(central_url: str) -> str:

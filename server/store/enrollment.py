@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import httpx
 import msgspec
 import sqlalchemy as sa
 
 from schema.events import decode
+from schema.events.envelope import Envelope, read_envelope
 from schema.tables.core import events, node_meta, staff, store_info
 from server.contact_hash import ContactHasher, read_key, replace_key, write_key
 from server.datadir import create_private_file, private_dir, secure
@@ -101,23 +101,8 @@ class RestorePage(msgspec.Struct, frozen=True):
     """The store's seq up to which central holds its log."""
 
 
-class _Envelope(msgspec.Struct, frozen=True, kw_only=True):
-    """The envelope of a logged event: enough to store its row even if its payload is unknown."""
-
-    type: str
-    id: UUID
-    store_id: str
-    seq: int
-    hlc: int
-    at: datetime
-    actor: str
-    device: str
-    v: int = 1
-
-
 _enroll_out = msgspec.json.Decoder(EnrollOut)
 _restore_page = msgspec.msgpack.Decoder(RestorePage)
-_envelope = msgspec.msgpack.Decoder(_Envelope)
 _INSERT_EVENT = events.insert()
 
 
@@ -354,14 +339,14 @@ def _append_verbatim(ctx: Ctx, raws: list[msgspec.Raw]) -> None:
     for raw in raws:
         body = bytes(raw)
         try:
-            env = _envelope.decode(body)
+            env = read_envelope(body)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise CentralRefused(f"restore: an event's envelope is unreadable ({exc})") from exc
         if env.store_id != ctx.store_id:
             raise CentralRefused(f"restore: central sent an event of store {env.store_id}")
         if env.seq != ctx.log.next_seq:
             raise CentralRefused(f"restore: expected seq {ctx.log.next_seq}, got {env.seq}")
-        row: dict[str, Any] = {f: getattr(env, f) for f in _Envelope.__struct_fields__}
+        row: dict[str, Any] = {f: getattr(env, f) for f in Envelope.__struct_fields__}
         ctx.conn.execute(_INSERT_EVENT, {**row, "body": body})
         ctx.log.next_seq += 1
         try:

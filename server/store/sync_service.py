@@ -1,4 +1,4 @@
-"""Sync on the store node: the ports of ``sync.store_ws`` over the node's database, and the
+"""Sync on the store node: the ports of ``sync.ports`` over the node's database, and the
 background service that keeps the node synced while ``hallsync store serve`` runs.
 
 - ``NodeOutbox`` reads the node's own log (a read connection, never the writer).
@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 
 from schema.api.sync import SyncStatusOut
 from schema.events import Event, decode, tag_of
+from schema.events.envelope import peek
 from schema.tables.core import events, node_meta
 from schema.tables.sync import hq_log, sync_state
 from server.domain import projection
@@ -36,10 +37,10 @@ from server.store.central_address import Enrollment
 from server.store.db import Reader
 from server.store.writer import Writer
 from sync.frames import HqItem
+from sync.ports import Ports
 from sync.store_ws import (
     LinkState,
     OnProgress,
-    Ports,
     SyncOptions,
     SyncResult,
     run_forever,
@@ -102,7 +103,7 @@ def max_seq(conn: Connection, store_id: str) -> int:
 
 
 class NodeOutbox:
-    """The node's log as ``sync.store_ws.Outbox``, read on pooled read connections."""
+    """The node's log as ``sync.ports.Outbox``, read on pooled read connections."""
 
     def __init__(self, reader: Reader, store_id: str) -> None:
         self.reader, self.store_id = reader, store_id
@@ -130,12 +131,8 @@ class NodeOutbox:
 
 def _raw_type(raw: bytes) -> str:
     """The ``type`` of an event the node cannot decode, if its msgpack map is readable."""
-    try:
-        data = msgspec.msgpack.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return "unreadable"
-    kind = data.get("type") if isinstance(data, dict) else None
-    return kind[:64] if isinstance(kind, str) and kind else "unreadable"
+    kind = peek(raw).type
+    return kind[:64] if kind else "unreadable"
 
 
 def apply_hq_batch(ctx: Ctx, items: Iterable[HqItem], upto: int) -> list[Event]:
@@ -191,7 +188,7 @@ def apply_hq_batch(ctx: Ctx, items: Iterable[HqItem], upto: int) -> list[Event]:
 
 
 class NodeHqSink:
-    """``sync.store_ws.HqSink`` over the node's writer."""
+    """``sync.ports.HqSink`` over the node's writer."""
 
     def __init__(self, writer: Writer, reader: Reader, observers: Iterable[Observer] = ()) -> None:
         self.writer, self.reader = writer, reader
@@ -218,7 +215,7 @@ class NodeHqSink:
 
 
 class NodeProgress:
-    """``sync.store_ws.SyncProgress`` that keeps the node's ``sync_state`` row."""
+    """``sync.ports.SyncProgress`` that keeps the node's ``sync_state`` row."""
 
     def __init__(self, writer: Writer) -> None:
         self.writer = writer

@@ -27,15 +27,9 @@ from schema.events import SCHEMA_VERSION, Event, decode, encode
 from schema.events.store import StaffAdded, StaffDeactivated, StoreConfigured
 from sync.client import ClientSession
 from sync.clock import HybridClock
-from sync.memory import (
-    Audience,
-    CentralFate,
-    Connection,
-    MemoryCentral,
-    MemoryHqSink,
-    MemoryStoreLog,
-    Step,
-)
+from sync.memory.central import Audience, MemoryCentral
+from sync.memory.connection import CentralFate, Connection, Step
+from sync.memory.store import MemoryHqSink, MemoryStoreLog
 from sync.server import ServerSession
 
 STORES: dict[str, str] = {"S001": "east", "S002": "east", "S003": "west"}

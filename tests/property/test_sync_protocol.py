@@ -26,7 +26,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from sync.memory import CentralFate, Step
+from sync.memory.connection import CentralFate, Step
 from tests.property.sync_world import AUDIENCES, DAY_MS, KINDS, STORES, Limits, Move, World
 
 stores = st.integers(min_value=0, max_value=len(STORES) - 1)

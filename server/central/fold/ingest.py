@@ -55,6 +55,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema.events import Event, decode, tag_of
+from schema.events.envelope import peek
 from schema.tables.core import events, node_meta
 from schema.tables.sync import central_quarantine, central_stores
 from server.central.fold.batch_rows import BatchRows
@@ -91,13 +92,6 @@ class _Held(NamedTuple):
     event_type: str | None = None
     reason: str | None = None
     """Why it goes to quarantine; None when it is good to store."""
-
-
-class _Peek(msgspec.Struct):
-    type: str | None = None
-
-
-_peek = msgspec.msgpack.Decoder(_Peek)
 
 
 async def ingest(
@@ -271,11 +265,8 @@ def _fits(text: str) -> bool:
 
 
 def _peek_type(raw: bytes) -> str | None:
-    try:
-        found = _peek.decode(raw).type
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        return None
-    return found[:64] if isinstance(found, str) else None
+    found = peek(raw).type
+    return found[:64] if found is not None else None
 
 
 def _refuse(held: _Held, reason: str) -> _Held:

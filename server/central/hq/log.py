@@ -19,6 +19,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schema.events.envelope import peek
 from schema.tables.sync import central_stores, hq_events
 from sync.frames import HqItem
 
@@ -88,10 +89,6 @@ async def find_by_key(conn: AsyncConnection, created_by: str, key: str) -> Any:
     ).first()
 
 
-class _Stamp(msgspec.Struct):
-    hlc: int = 0
-
-
 async def newest_hlc(conn: AsyncConnection) -> int:
     """The hybrid logical clock of the newest HQ event (0 if none has one), so the next one,
     published under the lock by any replica, is stamped after it."""
@@ -100,10 +97,7 @@ async def newest_hlc(conn: AsyncConnection) -> int:
     ).scalar()
     if body is None:
         return 0
-    try:
-        return msgspec.msgpack.decode(body, type=_Stamp).hlc
-    except msgspec.DecodeError:
-        return 0
+    return peek(body).hlc or 0
 
 
 async def load_for_store(

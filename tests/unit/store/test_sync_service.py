@@ -30,8 +30,9 @@ from server.store.writer import Writer
 from sync.clock import pack
 from sync.errors import Disconnected, SyncError, Unavailable
 from sync.frames import HqItem
+from sync.ports import Ports
 from sync.schedule import Backoff, Schedule, SyncWindow
-from sync.store_ws import Ports, run_forever
+from sync.store_ws import run_forever
 from tests.conftest import STORE_ID, Harness
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)

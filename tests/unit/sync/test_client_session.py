@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 from sync.client import ClientSession, HqToApply, OutboxRequest
-from sync.errors import ProtocolViolation
+from sync.errors import FrameTooLarge, LogBehind, ProtocolViolation, SyncError, Unavailable
 from sync.frames import (
     PROTOCOL_VERSION,
     Ack,
@@ -18,6 +18,7 @@ from sync.frames import (
     Push,
     Resend,
     Welcome,
+    encode,
 )
 
 SCHEMA = 3
@@ -359,6 +360,47 @@ def test_error_frame_closes_the_session() -> None:
     assert s.acked == 0
     assert s.outbox_request() is None
     assert not s.caught_up
+
+
+def test_an_error_frame_stands_for_its_error_and_sends_nothing() -> None:
+    s = ready(local_seq=5)
+    s.receive_data(encode(Error(code="unavailable", message="later", retryable=True)))
+    assert isinstance(s.close_with, Unavailable) and s.close_with.retryable
+    assert s.error is not None and s.frames_to_send() == []
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ("welcome", ProtocolViolation),  # a text frame
+        (b"\xc1", ProtocolViolation),  # never valid msgpack
+        (msgspec.msgpack.encode({"t": "push", "first_seq": 1, "events": []}), ProtocolViolation),
+        (encode(Ack(seq=1)), ProtocolViolation),  # before welcome
+        (b"\x00" * 101, FrameTooLarge),
+    ],
+    ids=["text", "undecodable", "wrong_direction", "out_of_order", "too_large"],
+)
+def test_messages_the_store_refuses_tell_central_why(
+    data: bytes | str, error: type[SyncError]
+) -> None:
+    s = session(local_seq=3, max_frame=100)
+    s.connected()
+    s.frames_to_send()
+    s.receive_data(data)
+    assert s.state == "closed" and isinstance(s.close_with, error) and s.error is None
+    assert s.frames_to_send() == [
+        Error(code=error.code, message=s.close_with.message, retryable=False)
+    ]
+
+
+def test_a_welcome_beyond_the_nodes_log_is_log_behind() -> None:
+    s = session(local_seq=3)
+    s.connected()
+    s.frames_to_send()
+    s.receive_data(encode(Welcome(protocol=PROTOCOL_VERSION, schema=SCHEMA, high_water=4)))
+    assert isinstance(s.close_with, LogBehind) and "--restore" in s.close_with.message
+    assert [f.code for f in s.frames_to_send() if isinstance(f, Error)] == ["log_behind"]
+    assert s.outbox_request() is None
 
 
 def test_disconnect_closes_the_session() -> None:

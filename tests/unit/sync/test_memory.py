@@ -12,16 +12,10 @@ from schema.events import SCHEMA_VERSION, encode
 from schema.events.store import StaffAdded
 from sync.client import ClientSession, HqToApply
 from sync.errors import Unavailable
-from sync.frames import HqItem, Push, decode_client_frame
-from sync.memory import (
-    MAX_FRAME_BYTES,
-    Connection,
-    MemoryCentral,
-    MemoryHqSink,
-    MemoryStoreLog,
-    claims_other_store,
-    pump,
-)
+from sync.frames import MAX_FRAME, HqItem, Push, decode_client_frame
+from sync.memory.central import MemoryCentral
+from sync.memory.connection import Connection, pump
+from sync.memory.store import MemoryHqSink, MemoryStoreLog
 from sync.server import HqRequest, IngestRequest, ServerSession
 
 AT = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
@@ -166,17 +160,6 @@ def test_a_push_of_only_foreign_events_is_refused(central: MemoryCentral) -> Non
     assert not conn.open and central.held("S001") == {}
 
 
-def test_claims_other_store_needs_every_event_to_claim() -> None:
-    def push(*bodies: bytes) -> Push:
-        return Push(first_seq=1, events=[msgspec.Raw(b) for b in bodies])
-
-    foreign = event(1, store_id="S002")
-    assert claims_other_store(push(foreign, foreign), "S001")
-    assert not claims_other_store(push(foreign, event(2)), "S001")
-    assert not claims_other_store(push(foreign, GARBAGE), "S001")  # no store_id: no claim
-    assert not claims_other_store(push(), "S001")
-
-
 def test_apply_refusal_is_quarantined() -> None:
     central = MemoryCentral(apply=lambda e: "no roster room" if e.seq == 2 else None)
     central.add_store("S001", "east")
@@ -294,7 +277,7 @@ def test_oversized_and_undecodable_frames_close_with_an_error(central: MemoryCen
 
     conn = Connection(*_sessions(log, sink), log=log, sink=sink, central=central)
     conn.start()
-    huge = Push(first_seq=1, events=[msgspec.Raw(msgspec.msgpack.encode(b"x" * MAX_FRAME_BYTES))])
+    huge = Push(first_seq=1, events=[msgspec.Raw(msgspec.msgpack.encode(b"x" * MAX_FRAME))])
     conn.up.appendleft(msgspec.msgpack.encode(huge))
     conn.do("up")
     assert conn.errors[0][1].code == "frame_too_large"

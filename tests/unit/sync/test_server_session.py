@@ -27,8 +27,9 @@ from sync.frames import (
     Push,
     Resend,
     Welcome,
+    encode,
 )
-from sync.server import HqRequest, IngestRequest, ServerSession, accepted
+from sync.server import HqRequest, IngestRequest, ServerSession, accepted, claims_other_store
 
 SCHEMA = 5
 
@@ -201,6 +202,63 @@ def test_fail_sends_one_error_frame() -> None:
         Error(code="unavailable", message="database down", retryable=True)
     ]
     assert s.close_with is not None and s.close_with.close_code == 1013
+
+
+# ------------------------------------------------------------------ what comes over the wire
+
+
+def envelope(store_id: str | None) -> msgspec.Raw:
+    fields: dict[str, object] = {"type": "staff.added", "seq": 1}
+    if store_id is not None:
+        fields["store_id"] = store_id
+    return msgspec.Raw(msgspec.msgpack.encode(fields))
+
+
+def test_a_message_that_decodes_is_received_as_its_frame() -> None:
+    s = session()
+    assert s.receive_data(encode(hello())) == hello()
+    assert s.wants_state()
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ("hello", ProtocolViolation),  # a text frame
+        (b"\xc1", ProtocolViolation),  # never valid msgpack
+        (msgspec.msgpack.encode({"t": "welcome"}), ProtocolViolation),  # a frame central sends
+        (b"\x00" * 101, FrameTooLarge),
+    ],
+    ids=["text", "undecodable", "wrong_direction", "too_large"],
+)
+def test_messages_that_are_no_frame_of_the_store_close_the_session(
+    data: bytes | str, error: type[SyncError]
+) -> None:
+    s = ServerSession("S001", schema=SCHEMA, max_frame=100)
+    assert s.receive_data(data) is None
+    refused(s, error)
+
+
+def test_a_push_whose_events_all_belong_to_another_store_is_wrong_store() -> None:
+    s = ready()
+    s.receive_data(encode(Push(first_seq=1, events=[envelope("S002"), envelope("S003")])))
+    refused(s, WrongStore)
+    assert s.ingest_request() is None
+
+
+def test_a_push_mixing_in_another_stores_events_goes_to_ingest() -> None:
+    s = ready()
+    s.receive_frame(Push(first_seq=1, events=[envelope("S002"), envelope("S001")]))
+    assert s.state == "ready" and len(ingest_all(s, 2).events) == 2
+
+
+def test_claims_other_store_needs_every_event_to_claim() -> None:
+    foreign = envelope("S002")
+    garbage = msgspec.Raw(msgspec.msgpack.encode([1, 2]))
+    assert claims_other_store([foreign, foreign], "S001")
+    assert not claims_other_store([foreign, envelope("S001")], "S001")
+    assert not claims_other_store([foreign, envelope(None)], "S001")  # no store_id: no claim
+    assert not claims_other_store([foreign, garbage], "S001")  # unreadable: quarantine says why
+    assert not claims_other_store([], "S001")
 
 
 def test_error_tree_codes_are_stable_and_distinct() -> None:
