@@ -8,10 +8,8 @@ database. ``HALLSYNC_DATABASE_URL`` overrides the URL for every command.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import shutil
-import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +19,7 @@ import click
 import msgspec
 
 from server.errors import HallsyncError, NotFound
+from server.logs import log_options, start_logging
 from server.settings import CentralSettings
 
 if TYPE_CHECKING:
@@ -83,6 +82,7 @@ def central() -> None:
     """Commands of the central server."""
     # Whatever this process creates is its owner's alone; the data directory holds secrets.
     os.umask(0o077)
+    start_logging()
 
 
 @central.command("init")
@@ -153,12 +153,16 @@ def central_init(data_dir: Path, database_url: str | None, admin: str) -> None:
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=None, help="Port to listen on [8000]."
 )
-@click.option("--log-level", default=None, help="debug, info, warning [info].")
+@log_options
 def central_serve(
-    data_dir: Path, host: str | None, port: int | None, log_level: str | None
+    data_dir: Path,
+    host: str | None,
+    port: int | None,
+    log_level: str | None,
+    log_format: str | None,
 ) -> None:
     """Serve central (sync, enrollment, restore, HQ API) from DATA_DIR's database."""
-    import uvicorn
+    from sqlalchemy.engine import make_url
 
     from server.central.app import create_app
     from server.central.db import sqlite_file
@@ -166,16 +170,11 @@ def central_serve(
     from server.datadir_lock import lock_data_dir
     from server.gc_tuning import tune_for_serving
     from server.logins import LoginGate
+    from server.serving import serve
     from sync.frames import MAX_FRAME
 
-    settings = CentralSettings.from_env(
-        data_dir=data_dir, host=host, port=port, log_level=log_level
-    )
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    start_logging(log_level, log_format)
+    settings = CentralSettings.from_env(data_dir=data_dir, host=host, port=port)
     url = _url(settings.data_dir)
     file = sqlite_file(url)
     # One process serves an embedded database (held until exit); replicas on PostgreSQL are
@@ -197,19 +196,21 @@ def central_serve(
     except ValueError as exc:  # a bad HALLSYNC_METRICS_TOKEN
         raise click.ClickException(str(exc)) from exc
     tune_for_serving()
-    uvicorn.run(
+    serve(
         app,
+        name="central",
+        fields={"database": make_url(url).render_as_string(hide_password=True)},
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level,
         loop="auto",
         http="auto",
-        ws="websockets",
+        # The sans-I/O implementation: uvicorn's older "websockets" one rides on the websockets
+        # library's deprecated legacy server (and warns so at every start).
+        ws="websockets-sansio",
         # Above the protocol's limit, so an oversized frame gets a FrameTooLarge error frame
         # from the sync route rather than a bare close from the server.
         ws_max_size=2 * MAX_FRAME,
         ws_per_message_deflate=True,
-        access_log=False,
     )
     if lock is not None:
         lock.release()

@@ -9,6 +9,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
@@ -20,13 +23,37 @@ def _list(name: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    """How a process of either app logs (``server.logs``): ``HALLSYNC_LOG_LEVEL`` (debug, info,
+    warning or error) and ``HALLSYNC_LOG_FORMAT`` (text or json)."""
+
+    level: str = "info"
+    format: str = "text"
+
+    @classmethod
+    def from_env(cls, level: str | None = None, fmt: str | None = None) -> LogSettings:
+        """``level`` and ``fmt`` (a command's options) or else the environment's. Raises
+        ValueError naming the variable whose value is not one of the choices."""
+        return cls(
+            level=(level or _choice("HALLSYNC_LOG_LEVEL", "info", LOG_LEVELS)).lower(),
+            format=(fmt or _choice("HALLSYNC_LOG_FORMAT", "text", LOG_FORMATS)).lower(),
+        )
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _env(name, default).strip().lower() or default
+    if value not in choices:
+        raise ValueError(f"{name} is {value!r}; use one of {', '.join(choices)}")
+    return value
+
+
+@dataclass(frozen=True)
 class StoreNodeSettings:
     """How a store node runs. ``HALLSYNC_DATA_DIR`` holds its database."""
 
     data_dir: Path
     host: str = "127.0.0.1"
     port: int = 8100
-    log_level: str = "info"
     trusted_proxies: tuple[str, ...] = ()
     """Reverse proxies (IP addresses or networks) whose ``X-Forwarded-For`` names the client
     that login throttling tallies; without any, the client is the socket peer."""
@@ -39,7 +66,6 @@ class StoreNodeSettings:
             "data_dir": Path(_env("HALLSYNC_DATA_DIR", "./data/store")),
             "host": _env("HALLSYNC_HOST", "127.0.0.1"),
             "port": int(_env("HALLSYNC_PORT", "8100")),
-            "log_level": _env("HALLSYNC_LOG_LEVEL", "info"),
             "trusted_proxies": _list("HALLSYNC_TRUSTED_PROXIES"),
             "metrics_token": os.environ.get("HALLSYNC_METRICS_TOKEN") or None,
         }
@@ -60,7 +86,6 @@ class CentralSettings:
     database_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
-    log_level: str = "info"
     hq_poll_seconds: float = 5.0
     """How often a sync connection looks for new HQ events to send down."""
     trusted_proxies: tuple[str, ...] = ()
@@ -76,7 +101,6 @@ class CentralSettings:
             "database_url": os.environ.get("HALLSYNC_DATABASE_URL") or None,
             "host": _env("HALLSYNC_HOST", "127.0.0.1"),
             "port": int(_env("HALLSYNC_PORT", "8000")),
-            "log_level": _env("HALLSYNC_LOG_LEVEL", "info"),
             "hq_poll_seconds": float(_env("HALLSYNC_HQ_POLL_SECONDS", "5")),
             "trusted_proxies": _list("HALLSYNC_TRUSTED_PROXIES"),
             "metrics_token": os.environ.get("HALLSYNC_METRICS_TOKEN") or None,
