@@ -21,6 +21,9 @@ from typing import Literal, cast
 from server.store.central_address import Enrollment, ws_url
 from sync.schedule import Schedule, SyncWindow
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
@@ -44,13 +47,37 @@ def _list(name: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    """How a process of either app logs (``server.logs``): ``HALLSYNC_LOG_LEVEL`` (debug, info,
+    warning or error) and ``HALLSYNC_LOG_FORMAT`` (text or json)."""
+
+    level: str = "info"
+    format: str = "text"
+
+    @classmethod
+    def from_env(cls, level: str | None = None, fmt: str | None = None) -> LogSettings:
+        """``level`` and ``fmt`` (a command's options) or else the environment's. Raises
+        ValueError naming the variable whose value is not one of the choices."""
+        return cls(
+            level=(level or _choice("HALLSYNC_LOG_LEVEL", "info", LOG_LEVELS)).lower(),
+            format=(fmt or _choice("HALLSYNC_LOG_FORMAT", "text", LOG_FORMATS)).lower(),
+        )
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _env(name, default).strip().lower() or default
+    if value not in choices:
+        raise ValueError(f"{name} is {value!r}; use one of {', '.join(choices)}")
+    return value
+
+
+@dataclass(frozen=True)
 class StoreNodeSettings:
     """How a store node runs. ``HALLSYNC_DATA_DIR`` holds its database."""
 
     data_dir: Path
     host: str = "127.0.0.1"
     port: int = 8100
-    log_level: str = "info"
     trusted_proxies: tuple[str, ...] = ()
     """Reverse proxies (IP addresses or networks) whose ``X-Forwarded-For`` names the client
     that login throttling tallies; without any, the client is the socket peer."""
@@ -63,7 +90,6 @@ class StoreNodeSettings:
             "data_dir": data_dir_from_env() or Path("./data/store"),
             "host": _env("HALLSYNC_HOST", "127.0.0.1"),
             "port": int(_env("HALLSYNC_PORT", "8100")),
-            "log_level": _env("HALLSYNC_LOG_LEVEL", "info"),
             "trusted_proxies": _list("HALLSYNC_TRUSTED_PROXIES"),
             "metrics_token": _secret("HALLSYNC_METRICS_TOKEN"),
         }
@@ -84,7 +110,6 @@ class CentralSettings:
     database_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
-    log_level: str = "info"
     hq_poll_seconds: float = 5.0
     """How often a sync connection looks for new HQ events to send down."""
     trusted_proxies: tuple[str, ...] = ()
@@ -100,7 +125,6 @@ class CentralSettings:
             "database_url": _secret("HALLSYNC_DATABASE_URL"),
             "host": _env("HALLSYNC_HOST", "127.0.0.1"),
             "port": int(_env("HALLSYNC_PORT", "8000")),
-            "log_level": _env("HALLSYNC_LOG_LEVEL", "info"),
             "hq_poll_seconds": float(_env("HALLSYNC_HQ_POLL_SECONDS", "5")),
             "trusted_proxies": _list("HALLSYNC_TRUSTED_PROXIES"),
             "metrics_token": _secret("HALLSYNC_METRICS_TOKEN"),

@@ -4,6 +4,7 @@ and HTTP clients logged in as each role."""
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from litestar.testing import TestClient
 from sqlalchemy import Connection
 
 from server.domain.context import Ctx
+from server.logs import CHATTY, NEVER_DEBUG, StderrHandler
 from server.store.app import create_app
 from server.store.db import make_engine
 from server.store.node import init_store, open_store
@@ -44,6 +46,22 @@ def _cheap_password_hashing() -> Iterator[None]:
     passwords._DUMMY = passwords._hasher.hash("not-a-real-password")  # unknown user names
     yield
     passwords._hasher, passwords._DUMMY = real, real_dummy
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_before() -> Iterator[None]:
+    """A command run in the test process (click's CliRunner) configures the process's logging
+    (``server.logs``); the next test starts from the logging it had before."""
+    root = logging.getLogger()
+    level, ours = root.level, [h for h in root.handlers if isinstance(h, StderrHandler)]
+    levels = {name: logging.getLogger(name).level for name in (*CHATTY, *NEVER_DEBUG)}
+    yield
+    for handler in root.handlers[:]:
+        if isinstance(handler, StderrHandler) and handler not in ours:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    for name, was in levels.items():
+        logging.getLogger(name).setLevel(was)
 
 
 @pytest.fixture

@@ -206,7 +206,7 @@ def create_app(
         engine = db.make_engine(url)
         await db.migrate(engine)
         state._engine = engine
-        log.info("central ready on %s", engine.url.render_as_string(hide_password=True))
+        log.debug("central ready on %s", engine.url.render_as_string(hide_password=True))
         try:
             async with anyio.create_task_group() as tasks:
                 if db.is_sqlite(url):
@@ -254,6 +254,9 @@ def create_app(
             description="Central server of a hall chain: store enrollment, sync, restore, HQ API.",
         ),
         debug=False,
+        # The process's logging is the command's (server.logs); Litestar's default would add
+        # its own handler and format to the root logger.
+        logging_config=None,
     )
     app.state.central = state
     app.state.metrics_token = token

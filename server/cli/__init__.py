@@ -14,6 +14,7 @@ import click
 
 from server.cli import central as central_commands
 from server.cli import store as store_commands
+from server.logs import start_logging
 
 __all__ = ["main"]
 
@@ -21,7 +22,12 @@ __all__ = ["main"]
 @click.group()
 @click.version_option(package_name="hallsync")
 def main() -> None:
-    """hallsync: offline-first operations for carrier retail halls."""
+    """hallsync: offline-first operations for carrier retail halls.
+
+    Every command logs to stderr, one line per record (HALLSYNC_LOG_LEVEL, HALLSYNC_LOG_FORMAT;
+    the servers and `store sync` also take --log-level and --log-format).
+    """
+    start_logging()
 
 
 main.add_command(store_commands.store)

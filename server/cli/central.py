@@ -16,7 +16,6 @@ import click
 from server.cli.common import (
     ask_password,
     central_database,
-    configure_logging,
     data_dir_option,
     keep_files_private,
     now,
@@ -25,6 +24,7 @@ from server.cli.common import (
 )
 from server.cli.hq_users import user
 from server.errors import HallsyncError, NotFound
+from server.logs import log_options, start_logging
 from server.settings import CentralSettings, SetupSecrets
 
 DATA_DIR = data_dir_option(
@@ -106,12 +106,16 @@ def central_init(data_dir: Path, database_url: str | None, admin: str) -> None:
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=None, help="Port to listen on [8000]."
 )
-@click.option("--log-level", default=None, help="debug, info, warning [info].")
+@log_options
 def central_serve(
-    data_dir: Path, host: str | None, port: int | None, log_level: str | None
+    data_dir: Path,
+    host: str | None,
+    port: int | None,
+    log_level: str | None,
+    log_format: str | None,
 ) -> None:
     """Serve central (sync, enrollment, restore, HQ API) from DATA_DIR's database."""
-    import uvicorn
+    from sqlalchemy.engine import make_url
 
     from server.central.app import create_app
     from server.central.db import sqlite_file
@@ -119,12 +123,11 @@ def central_serve(
     from server.datadir_lock import lock_data_dir
     from server.gc_tuning import tune_for_serving
     from server.logins import LoginGate
+    from server.serving import serve
     from sync.frames import MAX_FRAME
 
-    settings = CentralSettings.from_env(
-        data_dir=data_dir, host=host, port=port, log_level=log_level
-    )
-    configure_logging(settings.log_level)
+    start_logging(log_level, log_format)
+    settings = CentralSettings.from_env(data_dir=data_dir, host=host, port=port)
     url = central_database(settings.data_dir)
     file = sqlite_file(url)
     # One process serves an embedded database (held until exit); replicas on PostgreSQL are
@@ -146,19 +149,21 @@ def central_serve(
     except ValueError as exc:  # a bad HALLSYNC_METRICS_TOKEN
         raise click.ClickException(str(exc)) from exc
     tune_for_serving()
-    uvicorn.run(
+    serve(
         app,
+        name="central",
+        fields={"database": make_url(url).render_as_string(hide_password=True)},
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level,
         loop="auto",
         http="auto",
-        ws="websockets",
+        # The sans-I/O implementation: uvicorn's older "websockets" one rides on the websockets
+        # library's deprecated legacy server (and warns so at every start).
+        ws="websockets-sansio",
         # Above the protocol's limit, so an oversized frame gets a FrameTooLarge error frame
         # from the sync route rather than a bare close from the server.
         ws_max_size=2 * MAX_FRAME,
         ws_per_message_deflate=True,
-        access_log=False,
     )
     if lock is not None:
         lock.release()

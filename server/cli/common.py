@@ -5,7 +5,6 @@ the progress bar."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine
@@ -87,17 +86,12 @@ def ask_password(username: str, given: str | None) -> str:
     return str(click.prompt(f"Password for {username}", hide_input=True, confirmation_prompt=True))
 
 
-def configure_logging(level: str) -> None:
-    """Log to stderr at ``level`` (a serving command's ``--log-level`` or its settings)."""
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-
-
 def progress_bar(what: str) -> Any:
-    """A progress bar on stderr for a long transfer (events uploaded or restored)."""
+    """A progress bar on stderr for a long transfer (events uploaded or restored), or None when
+    stderr is not a terminal: where it goes to a log, the bar would be a line out of the log's
+    format."""
+    if not sys.stderr.isatty():
+        return None
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 

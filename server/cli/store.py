@@ -17,7 +17,6 @@ import click
 
 from server.cli.common import (
     ask_password,
-    configure_logging,
     data_dir_option,
     hold_lock,
     keep_files_private,
@@ -25,6 +24,7 @@ from server.cli.common import (
 )
 from server.datadir_lock import LOCK_FILE, DataDirLock
 from server.errors import HallsyncError
+from server.logs import log_options, start_logging
 from server.settings import SetupSecrets, StoreNodeSettings, SyncSettings
 
 PROGRESS_MIN_EVENTS = 2000
@@ -190,7 +190,7 @@ def _init_enrolled(
                 manager=manager,
                 manager_password=password,
                 restore=restore,
-                progress=progress if restore else None,
+                progress=progress if bar is not None else None,
             )
     except HallsyncError as exc:
         raise click.ClickException(exc.detail) from exc
@@ -285,7 +285,8 @@ class _TryAgainLater(click.ClickException):
 @store.command("sync")
 @DATA_DIR
 @click.option("--once", is_flag=True, help="Sync until caught up, then exit.")
-def store_sync(data_dir: Path, once: bool) -> None:
+@log_options
+def store_sync(data_dir: Path, once: bool, log_level: str | None, log_format: str | None) -> None:
     """Sync the enrolled node in DATA_DIR with central: upload its log, apply HQ events.
 
     With --once, exits 0 when central holds the whole log and HQ events are applied; a failure
@@ -294,6 +295,7 @@ def store_sync(data_dir: Path, once: bool) -> None:
     """
     from sync.errors import SyncError
 
+    start_logging(log_level, log_format)
     # A serving node syncs in the background; a second syncer beside it would append to the
     # same log from another process.
     lock = _lock(data_dir, "store sync")
@@ -307,6 +309,10 @@ def store_sync(data_dir: Path, once: bool) -> None:
         raise click.ClickException(exc.detail) from exc
     except ValueError as exc:  # a bad HALLSYNC_SYNC_* setting
         raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        if once:  # stopped before caught up: "Aborted!", exit 1
+            raise
+        return  # the way to stop syncing; the service said so in the log
     finally:
         lock.release()
     if result is not None:
@@ -349,9 +355,10 @@ async def _sync(data_dir: Path, once: bool) -> Any:
             await service.start()
             await asyncio.Event().wait()  # until Ctrl-C cancels us
         status = await service.status()
-        if status.pending < PROGRESS_MIN_EVENTS:
+        bar = progress_bar("uploading events") if status.pending >= PROGRESS_MIN_EVENTS else None
+        if bar is None:
             return await service.run_once()
-        with progress_bar("uploading events") as bar:
+        with bar:
             task = bar.add_task("upload", total=status.local_seq, completed=status.acked_seq)
             return await service.run_once(
                 on_progress=lambda acked, local: bar.update(task, completed=acked, total=local)
@@ -373,19 +380,22 @@ async def _sync(data_dir: Path, once: bool) -> Any:
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=None, help="Port to listen on [8100]."
 )
-@click.option("--log-level", default=None, help="debug, info, warning [info].")
-def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: str | None) -> None:
+@log_options
+def store_serve(
+    data_dir: Path,
+    host: str | None,
+    port: int | None,
+    log_level: str | None,
+    log_format: str | None,
+) -> None:
     """Serve the tablet API of the store node in DATA_DIR."""
-    import uvicorn
-
     from server.gc_tuning import tune_for_serving
     from server.logins import LoginGate
+    from server.serving import serve
     from server.store.app import create_app
 
-    settings = StoreNodeSettings.from_env(
-        data_dir=data_dir, host=host, port=port, log_level=log_level
-    )
-    configure_logging(settings.log_level)
+    start_logging(log_level, log_format)
+    settings = StoreNodeSettings.from_env(data_dir=data_dir, host=host, port=port)
     # Held until the process exits: a second node on this directory is refused here, before
     # it opens the database.
     lock = _lock(settings.data_dir, "store serve")
@@ -401,13 +411,13 @@ def store_serve(data_dir: Path, host: str | None, port: int | None, log_level: s
     except ValueError as exc:  # a bad HALLSYNC_SYNC_*, _TRUSTED_PROXIES or _METRICS_TOKEN setting
         raise click.ClickException(str(exc)) from exc
     tune_for_serving()
-    uvicorn.run(
+    serve(
         app,
+        name=f"store node {app.state.node.store_id}",
+        fields={"data_dir": str(settings.data_dir)},
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level,
         loop="auto",  # uvloop and httptools when installed (they are dependencies)
         http="auto",
-        access_log=False,
     )
     lock.release()

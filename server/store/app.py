@@ -165,7 +165,7 @@ def create_app(
         writer.start()
         if syncer is not None:
             await syncer.start()
-        log.info("store node %s ready on %s", store_id, data_dir)
+        log.debug("store node %s ready on %s", store_id, data_dir)
         try:
             yield
         finally:
@@ -213,6 +213,9 @@ def create_app(
             description="Tablet API of a hall's store node (营业厅门店节点).",
         ),
         debug=False,
+        # The process's logging is the command's (server.logs); Litestar's default would add
+        # its own handler and format to the root logger.
+        logging_config=None,
     )
     app.state.node = node
     app.state.jwt_auth = jwt_auth

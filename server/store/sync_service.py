@@ -353,6 +353,7 @@ class SyncService:
                 await task
         except Exception:
             log.exception("the sync task failed")
+        log.info("stopped syncing store %s", self.store_id)
 
     async def status(self) -> SyncStatusOut:
         return await self.reader.run(

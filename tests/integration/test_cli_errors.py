@@ -99,6 +99,25 @@ def test_a_port_out_of_range_is_refused(tmp_path: Path, app: str) -> None:
     assert "--port" in line and "99999" in line
 
 
+@pytest.mark.parametrize("command", [["store", "serve"], ["store", "sync"], ["central", "serve"]])
+def test_a_log_level_or_format_not_known_is_refused(tmp_path: Path, command: list[str]) -> None:
+    for option, value in (("--log-level", "loud"), ("--log-format", "xml")):
+        line = one_line_error(run(*command, "--data-dir", str(tmp_path), option, value))
+        assert option in line and repr(value) in line
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("variable", ["HALLSYNC_LOG_LEVEL", "HALLSYNC_LOG_FORMAT"])
+def test_a_log_setting_not_known_in_the_environment_is_refused(
+    tmp_path: Path, variable: str
+) -> None:
+    for command in (["store", "serve"], ["central", "user", "list"]):
+        result = CliRunner().invoke(
+            main, [*command, "--data-dir", str(tmp_path)], env={**ENV, variable: "loud"}
+        )
+        assert f"{variable} is 'loud'" in one_line_error(result)
+
+
 @pytest.mark.parametrize(
     "command",
     [["serve"], ["enroll-store", "S001", "--name", "n", "--region", "r"], ["revoke-store", "S001"]],
