@@ -10,7 +10,7 @@ HTTP (code → credential), then ``hallsync central serve`` as a real process on
 port.
 
 Events: each store's day is recorded through the store node's real commands on a throwaway
-node (``server/simulation.py``); ``--distinct-days`` of them are recorded (in parallel, one per
+node (``server/store/simulation/``); ``--distinct-days`` of them are recorded (in parallel, one per
 core), the other stores' days are copies with their own ``store_id`` and new UUIDv7 ids.
 
 Timed: the raw COPY (asyncpg ``copy_records_to_table`` of every row, in one transaction, into a
@@ -159,7 +159,7 @@ class StoreLog:
 
 def record(store_id: str, events: int, seed: int) -> tuple[Any, float]:
     """Record one store's day (in a worker process); returns it and the seconds it took."""
-    from server.simulation import record_day
+    from server.store.simulation import record_day
 
     t0 = time.perf_counter()
     from server.contact_hash import ContactHasher

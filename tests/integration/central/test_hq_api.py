@@ -157,8 +157,8 @@ def test_a_stores_kpis_on_central_equal_the_nodes_own(app: CentralApp, tmp_path:
     from server.central.fold.ingest import ingest
     from server.domain.kpis import store_kpis
     from server.domain.projection import apply_all
-    from server.simulation import record_day
     from server.store.db import create_schema, make_engine
+    from server.store.simulation import record_day
 
     day = record_day("S001", events=600, seed=2, day=date(2026, 11, 25))
     app.enrolled("S001")

@@ -1,7 +1,7 @@
 """Central folds an uploaded batch's row operations together (``BatchRows``): the
 projections it builds must equal folding the same events one at a time, unbatched.
 
-A simulated business day of a hall (``server.simulation``: real domain commands, real
+A simulated business day of a hall (``server.store.simulation``: real domain commands, real
 envelopes) is ingested in upload-sized batches, on SQLite and on PostgreSQL; the same events are
 folded again one by one with plain ``apply`` under another store id, in the same database; every
 projection table must hold the same rows for both stores.
@@ -26,7 +26,7 @@ from schema.tables.core import events, idempotency_keys
 from server.central import db, enrollment
 from server.central.fold.ingest import IngestResult, ingest
 from server.domain.projection import apply
-from server.simulation import Day, record_day
+from server.store.simulation import Day, record_day
 from tests.contact import CONTACT_KEY
 from tests.integration.central.conftest import Clock
 

@@ -19,8 +19,8 @@ from server.central import db
 from server.central.fold.ingest import ingest
 from server.domain.kpis import store_kpis
 from server.domain.projection import apply_all
-from server.simulation import record_day
 from server.store.db import create_schema, make_engine
+from server.store.simulation import record_day
 from tests.integration.central import store_events as ev
 from tests.integration.central.conftest import ADMIN, ADMIN_PASSWORD, CentralApp, Clock, open_app
 from tests.integration.central.test_hq_api import add_user
