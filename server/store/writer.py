@@ -7,19 +7,19 @@ then one COMMIT, then every waiting request is answered. Under load many command
 fsync; with a single request the latency is one transaction, as before.
 
 The commands run on the event loop the requests arrive on (the loop of the first ``submit``),
-one batch at a time; only the calls that may block go to a helper thread: ``BEGIN IMMEDIATE``
-(it may wait for another process's write lock) and ``COMMIT`` (the fsync). While a batch
-commits there, the loop keeps serving and the next batch queues up. Commands are Python and
-hold the GIL, so a writer thread of their own bought no parallelism, only a GIL handover with
-the event loop around each of the dozen SQLite calls a command makes (SQLite releases the GIL),
-which cost more than the commands themselves. A long command holds up the loop meanwhile, as
-it held up everything else by holding the GIL before.
+one batch at a time; only the calls that may block go to a helper thread (``write_thread``):
+``BEGIN IMMEDIATE`` (it may wait for another process's write lock) and ``COMMIT`` (the
+fsync). While a batch commits there, the loop keeps serving and the next batch queues up.
+Commands are Python and hold the GIL, so a writer thread of their own bought no parallelism,
+only a GIL handover with the event loop around each of the dozen SQLite calls a command makes
+(SQLite releases the GIL), which cost more than the commands themselves. A long command holds
+up the loop meanwhile, as it held up everything else by holding the GIL before.
 
 The events a batch's commands log, and the answers kept for their Idempotency-Keys, are
 inserted with one statement each just before the COMMIT; a command that fails takes its own
-back with its savepoint. A tablet hears 2xx only after that COMMIT returned, so every
-acknowledged write is on disk (WAL, ``synchronous=FULL``). The log's ``seq`` stays gapless
-because it is assigned here and rolled back with the savepoint.
+back with its savepoint (``savepoint``). A tablet hears 2xx only after that COMMIT returned,
+so every acknowledged write is on disk (WAL, ``synchronous=FULL``). The log's ``seq`` stays
+gapless because it is assigned here and rolled back with the savepoint.
 """
 
 from __future__ import annotations
@@ -27,10 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import queue
-import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,15 +39,17 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from schema.events import Event, tag_of
+from schema.events import Event
 from schema.tables.core import idempotency_keys
 from server.contact_hash import ContactHasher
 from server.domain.context import Ctx
 from server.domain.log import EventLog
-from server.errors import HallsyncError, IdempotencyMismatch, StorageError
+from server.errors import IdempotencyMismatch, StorageError
 from server.idempotency import fingerprint
 from server.store.db import begin_immediate
-from server.store.metrics import BATCH_SIZE, COMMANDS, COMMIT_SECONDS, EVENTS_APPENDED
+from server.store.metrics import count_batch
+from server.store.savepoint import in_savepoint
+from server.store.write_thread import WriteThread
 
 log = logging.getLogger(__name__)
 
@@ -115,61 +115,6 @@ def _deliver(jobs: list[_Job]) -> None:
             job.future.set_result(job.result)  # type: ignore[arg-type]
 
 
-class _Helper:
-    """One thread that runs, in order, the writer's calls that may block: BEGIN IMMEDIATE
-    (waiting for another process's write lock), COMMIT (the fsync), recovery.
-
-    A plain thread and queue rather than a ``ThreadPoolExecutor``, whose bookkeeping (a lock
-    shared with its worker) showed up in profiles of the event loop as a stall on every call.
-    """
-
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[
-            tuple[Callable[[], Any], asyncio.Future[Any] | None] | None
-        ] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._serve, name="hallsync-writer", daemon=True)
-        self._thread.start()
-
-    async def run(self, fn: Callable[[], Any]) -> Any:
-        """Run ``fn`` in the helper thread and wait for its result."""
-        return await self.submit(fn)
-
-    def submit(self, fn: Callable[[], Any]) -> asyncio.Future[Any]:
-        """Queue ``fn`` for the helper thread, after what is queued, now; its future result
-        (on the running event loop)."""
-        future = asyncio.get_running_loop().create_future()
-        self._queue.put((fn, future))
-        return future
-
-    def close(self) -> None:
-        """Finish what is queued, then stop the thread."""
-        self._queue.put(None)
-        self._thread.join()
-
-    def _serve(self) -> None:
-        while (item := self._queue.get()) is not None:
-            fn, future = item
-            try:
-                result, failure = fn(), None
-            except BaseException as exc:
-                result, failure = None, exc
-            if future is None:
-                if failure is not None:
-                    log.error("writer helper call failed", exc_info=failure)
-                continue
-            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
-                future.get_loop().call_soon_threadsafe(_settle, future, result, failure)
-
-
-def _settle(future: asyncio.Future[Any], result: Any, failure: BaseException | None) -> None:
-    if future.done():  # cancelled meanwhile
-        return
-    if failure is not None:
-        future.set_exception(failure)
-    else:
-        future.set_result(result)
-
-
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
@@ -198,7 +143,7 @@ class Writer:
         self._loop: asyncio.AbstractEventLoop | None = None
         """The event loop the commands run on: the one that submitted the first of them."""
         self._draining: asyncio.Task[None] | None = None
-        self._io: _Helper | None = None
+        self._io: WriteThread | None = None
         """One thread for what may block: BEGIN IMMEDIATE, COMMIT, recovery. In order."""
         self._conn: Connection | None = None
         self._tx: Any = None
@@ -225,7 +170,7 @@ class Writer:
             self._log = EventLog.load(self._conn, self.store_id)
             self._prune_keys(self._conn)
         self._log.buffered = True
-        self._io = _Helper()
+        self._io = WriteThread()
 
     async def wait_idle(self) -> None:
         """Wait until every command submitted so far is committed (or has failed)."""
@@ -389,15 +334,8 @@ class Writer:
         ]
         self.batches += 1
         self.commands += len(batch)
-        COMMIT_SECONDS.observe(time.perf_counter() - started)
-        BATCH_SIZE.observe(len(batch))
         ok = sum(1 for job in batch if isinstance(job.result, Outcome))
-        if ok:
-            COMMANDS.labels("ok").inc(ok)
-        if ok < len(batch):
-            COMMANDS.labels("error").inc(len(batch) - ok)
-        for tag, n in Counter(tag_of(event) for event in committed).items():
-            EVENTS_APPENDED.labels(tag).inc(n)
+        count_batch(time.perf_counter() - started, len(batch), ok, committed)
         # Observers (the roster, the display board) learn of the commit before any request
         # is answered, so a client's next request already sees e.g. a deactivated user gone.
         if committed and self.on_commit:
@@ -436,32 +374,13 @@ class Writer:
             self._new_keys.clear()
 
     def _run_job(self, conn: Connection, log_: EventLog, job: _Job) -> None:
-        seq_before = log_.next_seq
-        # A plain SAVEPOINT of a fixed name (one command at a time) straight on the driver:
-        # ``begin_nested()`` compiles a uniquely named one for every command, which costs more
-        # than the command's own statements. (A driver error here is not a SQLAlchemyError:
-        # ``_write`` then answers the batch with a StorageError and reloads the log.)
-        sqlite = conn.connection.dbapi_connection
-        assert sqlite is not None
-        sqlite.execute("SAVEPOINT command")
-        try:
-            job.result, key = self._execute(conn, log_, job)
-            sqlite.execute("RELEASE SAVEPOINT command")
-            if key is not None:
-                self._new_keys[key["username"], key["key"]] = key
-        except BaseException as exc:
-            sqlite.execute("ROLLBACK TO SAVEPOINT command")
-            sqlite.execute("RELEASE SAVEPOINT command")
-            log_.rewind(seq_before)
-            if isinstance(exc, SQLAlchemyError):
-                log.exception("command failed in the database")
-                wrapped = StorageError("the store database refused the write")
-                wrapped.__cause__ = exc
-                job.result = wrapped
-            else:
-                if not isinstance(exc, HallsyncError):
-                    log.exception("command failed")
-                job.result = exc
+        done = in_savepoint(conn, log_, lambda: self._execute(conn, log_, job))
+        if isinstance(done, BaseException):
+            job.result = done
+            return
+        job.result, key = done
+        if key is not None:
+            self._new_keys[key["username"], key["key"]] = key
 
     def _execute(
         self, conn: Connection, log_: EventLog, job: _Job
