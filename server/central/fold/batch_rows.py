@@ -19,8 +19,9 @@ the same shape as one statement. Operations on different rows commute (projectio
 no foreign keys or triggers, and no secondary unique key a projector changes), so only each
 row's own order matters, and that is kept by working each row out in order.
 
-A value the batch cannot tell how the database would read back (a tuple for a JSON list, say)
-makes its row *inexact*: a ``get`` of it first sends the table's operations and reads the row.
+A value the batch cannot tell how the database would read back (``read_back``; a tuple for a
+JSON list, say) makes its row *inexact*: a ``get`` of it first sends the table's operations and
+reads the row.
 
 A duplicate ``insert`` fails as the database would fail it: at once when the batch knows the
 row exists (``DuplicateRow``), else at ``flush`` with the database's ``IntegrityError``. The
@@ -30,19 +31,16 @@ find the event at fault.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.types import TypeDecorator
 
-from schema.tables.base import UTCDateTime
 from server.central.fold.json_rows import NotJson, insert_sql, json_rows, update_sql
+from server.central.fold.read_back import as_read
 from server.domain.rows import (
     Row,
     check_columns,
@@ -393,7 +391,7 @@ class BatchRows:
 
     def _set_value(self, table: sa.Table, entry: _Entry, row: dict[str, Any]) -> None:
         check_columns(table, row)
-        values, exact = _as_read(table, row)
+        values, exact = as_read(table, row)
         full: dict[str, Any] = {}
         for column in table.c:
             if column.name in values:
@@ -407,9 +405,9 @@ class BatchRows:
     def _patch_value(
         self, table: sa.Table, entry: _Entry, sets: dict[str, Any], incs: dict[str, Any]
     ) -> None:
-        sets, exact = _as_read(table, sets)
+        sets, exact = as_read(table, sets)
         _apply(entry.value, sets, incs)
-        entry.exact = entry.exact and exact and _as_read(table, incs)[1]
+        entry.exact = entry.exact and exact and as_read(table, incs)[1]
 
 
 def _keys_in(table: sa.Table, keys: list[Key]) -> Any:
@@ -480,58 +478,3 @@ def _upsert_patch_statement(
         )
         _UPSERTS[cache_key] = statement
     return statement
-
-
-# ------------------------------------------------------------------ values as read back
-
-
-def _as_read(table: sa.Table, values: Row) -> tuple[dict[str, Any], bool]:
-    """``values`` as the database would return them (an aware datetime in UTC, say), and
-    whether every one of them could be told."""
-    out: dict[str, Any] = {}
-    exact = True
-    for name, value in values.items():
-        as_read = _reader(table.c[name].type)
-        read = UNKNOWN if as_read is None else as_read(value)
-        if read is UNKNOWN:
-            exact = False
-            read = value
-        out[name] = read
-    return out, exact
-
-
-def _utc_as_read(value: Any) -> Any:
-    """``UTCDateTime``: what the column returns for an aware datetime written (UTC)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC)
-    return UNKNOWN
-
-
-def _exactly(kind: type) -> Callable[[Any], Any]:
-    def as_read(value: Any) -> Any:
-        return value if value is None or type(value) is kind else UNKNOWN
-
-    return as_read
-
-
-def _instance_of(kind: type) -> Callable[[Any], Any]:
-    def as_read(value: Any) -> Any:
-        return value if value is None or isinstance(value, kind) else UNKNOWN
-
-    return as_read
-
-
-def _reader(column_type: Any) -> Callable[[Any], Any] | None:
-    """How a value written to a column of this type reads back; None when this cannot tell."""
-    if isinstance(column_type, UTCDateTime):
-        return _utc_as_read
-    if isinstance(column_type, TypeDecorator):
-        return None
-    if isinstance(column_type, sa.Uuid):
-        return _instance_of(uuid.UUID)  # asyncpg's UUIDs are a subclass
-    for kind, python in ((sa.Boolean, bool), (sa.Integer, int), (sa.String, str), (sa.Date, date)):
-        if isinstance(column_type, kind):
-            return _exactly(python)
-    return None
