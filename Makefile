@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## demo: a store node, a simulated business day, and the day's KPIs
+## demo: central and two store nodes, a simulated business day in each hall, the KPIs on both sides
 demo: $(STAMP)
 	$(BIN)/python -m clients.demo
 

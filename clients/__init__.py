@@ -1,4 +1,5 @@
-"""Who calls: typed clients for the tablet and HQ APIs, demo and load drivers."""
+"""Who calls: the typed client of the tablet API (``tablet``, on the HTTP core in ``http``) and
+the ``make demo`` driver (``demo``)."""
 
 from clients.http import ApiError, HttpCore
 from clients.tablet import TabletClient, iterate
