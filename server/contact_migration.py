@@ -31,9 +31,9 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from schema.tables import metadata
 from schema.tables.complaints import complaints
 from schema.tables.core import events, idempotency_keys, node_meta
+from schema.tables.databases import App, metadata_of
 from schema.tables.queue import queue_appointments, queue_tickets
 from server.contact_hash import ContactHasher, is_legacy_hash
 
@@ -92,15 +92,17 @@ class _Upgrader:
         return value
 
 
-def upgrade(conn: Connection, hasher: ContactHasher) -> int:
-    """Rewrite every stored phone display form and hash of earlier releases (see the module),
-    drop the contact key from ``node_meta`` and mark the database upgraded; returns how many
-    rows changed. Run inside a transaction."""
+def upgrade(conn: Connection, hasher: ContactHasher, app: App) -> int:
+    """Rewrite every stored phone display form and hash of earlier releases (see the module) in
+    ``app``'s database, drop the contact key from ``node_meta`` and mark the database upgraded;
+    returns how many rows changed. Run inside a transaction."""
     up = _Upgrader(hasher)
+    tables = metadata_of(app).tables
     changed = _upgrade_hash_columns(conn, up)
-    changed += _upgrade_text_columns(conn, up)
+    changed += _upgrade_text_columns(conn, up, app)
     changed += _upgrade_bodies(conn, events, "body", msgspec.msgpack, up)
-    changed += _upgrade_bodies(conn, idempotency_keys, "body", msgspec.json, up, void=True)
+    if idempotency_keys.name in tables:
+        changed += _upgrade_bodies(conn, idempotency_keys, "body", msgspec.json, up, void=True)
     # The key itself leaves the database (the caller has written the key file).
     keys = (LEGACY_KEY_META, UPGRADED_META)
     conn.execute(node_meta.delete().where(node_meta.c.key.in_(keys)))
@@ -136,11 +138,11 @@ def _upgrade_hash_columns(conn: Connection, up: _Upgrader) -> int:
     return changed
 
 
-def _upgrade_text_columns(conn: Connection, up: _Upgrader) -> int:
-    """Masked numbers of the old kind inside any text column of any table (free text copied
-    into projections, display forms)."""
+def _upgrade_text_columns(conn: Connection, up: _Upgrader, app: App) -> int:
+    """Masked numbers of the old kind inside any text column of any table of ``app``'s database
+    (free text copied into projections, display forms)."""
     changed = 0
-    for table in metadata.sorted_tables:
+    for table in metadata_of(app).sorted_tables:
         if table.name in _BODY_TABLES or not table.primary_key.columns:
             continue
         texts = [c for c in table.c if isinstance(c.type, sa.String) and c.name not in _HASH_FIELDS]

@@ -1,4 +1,5 @@
-"""SQLAlchemy tables of every domain, on one MetaData with a naming convention."""
+"""SQLAlchemy tables of every domain, on one MetaData with a naming convention; which of them
+each app's database holds is in ``schema.tables.databases``."""
 
 from schema.tables import complaints, core, inventory, ops, queue, shifts, sync
 from schema.tables.base import metadata

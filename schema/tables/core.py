@@ -1,4 +1,5 @@
-"""Tables every node has: the event log, the store's settings, staff and request bookkeeping."""
+"""The event log, the store's settings and staff, and each node's own bookkeeping (the staff's
+passwords and Idempotency-Key answers are the store node's only: ``schema.tables.databases``)."""
 
 from __future__ import annotations
 

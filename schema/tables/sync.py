@@ -1,5 +1,6 @@
 """Tables of sync: the store node's side (its progress, the HQ events it applied) and central's
-side (enrolled stores and their credentials, quarantine, the HQ event log, HQ users)."""
+side (enrolled stores and their credentials, quarantine, the HQ event log, HQ users). Each
+app's database holds only its own side (``schema.tables.databases``)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 Production is PostgreSQL (``postgresql+asyncpg://…``), shared by every central replica; the
 one-machine demo is an embedded SQLite file in the data directory (WAL, ``synchronous=FULL``).
-Both go through the same SQLAlchemy tables and Alembic history as the store node.
+Both go through the same SQLAlchemy tables as the store node; central's database holds its own
+set of them and follows its own migration history (``schema.migrations``, branch ``central``).
 
 Driver exceptions never leave this module's helpers: they become ``StorageError`` (503,
 retryable), so a failing database is a "retry later" to every caller.
@@ -24,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from schema.migrations import upgrade_connection
+from schema.migrations import WrongDatabase, upgrade_connection
 from schema.tables.core import node_meta
 from server.datadir import (
     create_private_file,
@@ -33,7 +34,7 @@ from server.datadir import (
     sqlite_files,
     write_private_file,
 )
-from server.errors import HallsyncError, StorageError, ValidationFailed
+from server.errors import Conflict, HallsyncError, StorageError, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,9 @@ async def migrate(engine: AsyncEngine) -> None:
         async with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
-            await conn.run_sync(upgrade_connection, "head")
+            await conn.run_sync(upgrade_connection, "central")
+    except WrongDatabase as exc:  # a store node's database: nothing of it is touched
+        raise Conflict(str(exc)) from exc
     except SQLAlchemyError as exc:
         raise StorageError(f"could not migrate central's database: {_brief(exc)}") from exc
     except OSError as exc:  # asyncpg's connect: refused, unknown host, timed out

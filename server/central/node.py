@@ -113,7 +113,7 @@ async def load_secrets(engine: AsyncEngine, data_dir: Path) -> CentralSecrets:
         log.warning("the chain's contact key moved out of the database to %s", key_path(data_dir))
     if legacy is not None or upgraded is None:
         async with db.write(engine) as conn:
-            await conn.run_sync(contact_migration.upgrade, hasher)
+            await conn.run_sync(contact_migration.upgrade, hasher, "central")
     return CentralSecrets(jwt_secret=jwt_secret, contact_key=hasher)
 
 

@@ -17,7 +17,7 @@ from anyio import to_thread
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
-from server.errors import StorageError
+from server.errors import Conflict, StorageError
 
 T = TypeVar("T")
 
@@ -70,10 +70,14 @@ def begin_immediate(conn: Connection) -> Any:
 
 
 def create_schema(engine: Engine) -> None:
-    """Bring the database to the current schema."""
-    from schema.migrations import upgrade
+    """Bring the database to the store node's current schema (its own migration history:
+    ``schema.migrations``); 409 for a database of central's."""
+    from schema.migrations import WrongDatabase, upgrade
 
-    upgrade(engine)
+    try:
+        upgrade(engine, "store")
+    except WrongDatabase as exc:
+        raise Conflict(str(exc)) from exc
 
 
 class Reader:

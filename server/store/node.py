@@ -77,7 +77,7 @@ def _open_contact_key(data_dir: Path, engine: Engine) -> ContactHasher:
         write_key(data_dir, hasher)
     if legacy is not None or upgraded is None:
         with engine.begin() as conn:
-            contact_migration.upgrade(conn, hasher)
+            contact_migration.upgrade(conn, hasher, "store")
     return hasher
 
 

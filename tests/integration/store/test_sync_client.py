@@ -38,8 +38,8 @@ from schema.events import SCHEMA_VERSION, decode, encode
 from schema.events.inventory import ItemDefined
 from schema.events.store import StoreConfigured
 from schema.tables import inventory as inv_tables
-from schema.tables.base import metadata
 from schema.tables.core import events, node_meta, staff
+from schema.tables.databases import store_metadata
 from schema.tables.sync import hq_log, sync_state
 from server.cli import main
 from server.domain import inventory, queue
@@ -720,7 +720,7 @@ def build_history(h: Harness) -> None:
 def node_tables() -> list[sa.Table]:
     """Every table whose rows a restore must reproduce (all but node-local bookkeeping)."""
     local = {"node_meta", "credentials", "idempotency_keys", "sync_state", "hq_log"}
-    return [t for t in metadata.sorted_tables if t.name not in local]
+    return [t for t in store_metadata.sorted_tables if t.name not in local]
 
 
 def assert_same_rows(a: Path, b: Path) -> None:

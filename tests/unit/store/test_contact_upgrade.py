@@ -15,9 +15,9 @@ import sqlalchemy as sa
 
 from schema.api.complaints import ComplaintIn
 from schema.api.queue import TicketIn
-from schema.tables import metadata
 from schema.tables.complaints import complaints
 from schema.tables.core import events, node_meta
+from schema.tables.databases import store_metadata
 from schema.tables.queue import queue_tickets
 from server.contact_hash import key_path
 from server.domain import complaints as complaints_domain
@@ -64,7 +64,7 @@ def _everything(engine: Any) -> str:
     """Every value of every table, event bodies decoded, as one text to search."""
     out: list[str] = []
     with engine.connect() as conn:
-        for table in metadata.sorted_tables:
+        for table in store_metadata.sorted_tables:
             for row in conn.execute(sa.select(table)):
                 for value in row:
                     if isinstance(value, bytes):
