@@ -18,6 +18,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from schema.api.common import Page
 from schema.api.hq_users import (
+    HqLoginOut,
     HqRole,
     HqUserIn,
     HqUserOut,
@@ -32,7 +33,6 @@ from server.central.context import central
 from server.central.hq import users
 from server.central.hq.api import HqRequest, Limit, Offset
 from server.central.hq.auth import CHAIN_ADMIN, OWN_ACCOUNT, TOKEN_TTL
-from server.central.messages import HqLoginOut
 from server.domain.paging import paginate
 from server.errors import Unauthorized, ValidationFailed
 from server.logins import PASSWORD_CHANGED_ONCE
