@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 import msgspec
 import sqlalchemy as sa
-from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 from uuid_utils.compat import uuid7
 
@@ -31,8 +30,8 @@ from schema.tables.sync import central_stores, hq_events
 from server.central.hq import log as hq_log
 from server.central.hq.auth import HqUser
 from server.domain.context import redact_free_text
-from server.errors import Forbidden, IdempotencyMismatch, ValidationFailed
-from server.idempotency import checked_key, fingerprint
+from server.errors import Forbidden, ValidationFailed
+from server.idempotency import Idempotency
 from sync.clock import HybridClock
 
 E = TypeVar("E", bound=Event)
@@ -125,24 +124,6 @@ def addressed_stores(to: Addressee) -> sa.Select[tuple[str]]:
 # ------------------------------------------------------------------ idempotency
 
 
-@dataclass(frozen=True)
-class Idempotency:
-    """The ``Idempotency-Key`` of a publish and the hash that makes two requests "the same"."""
-
-    key: str
-    request_hash: str
-
-
-async def idempotency_of(request: Request[Any, Any, Any], key: str | None) -> Idempotency | None:
-    """The request's ``Idempotency-Key`` (header value ``key``) with the hash of its method, path
-    and body, so the key cannot stand for another request."""
-    if key is None:
-        return None
-    key = checked_key(key)
-    body = await request.body()
-    return Idempotency(key, fingerprint(request.method, request.url.path, body))
-
-
 async def replay(
     conn: AsyncConnection, user: HqUser, idem: Idempotency | None
 ) -> PublishedEvent | None:
@@ -153,8 +134,7 @@ async def replay(
     row = await hq_log.find_by_key(conn, user.username, idem.key)
     if row is None:
         return None
-    if row.request_hash != idem.request_hash:
-        raise IdempotencyMismatch("this Idempotency-Key was already used for a different request")
+    idem.check_replay(row.request_hash)
     return (await published(conn, user, [row]))[0]
 
 
@@ -201,7 +181,7 @@ async def append(
         event_id=event.id,
         subject=subject,
         idempotency_key=idem.key if idem else None,
-        request_hash=idem.request_hash if idem else None,
+        request_hash=idem.fingerprint if idem else None,
     )
     row = (await conn.execute(sa.select(hq_events).where(hq_events.c.cursor == cursor))).one()
     return (await published(conn, user, [row]))[0]
