@@ -28,6 +28,8 @@
     │   └── TimeZoneMismatch  409  time_zone_mismatch a node and central disagree on its time zone
     ├── TooManyAttempts       429  too_many_attempts  too many failed logins; wait
     ├── Busy                  429  busy               too much expensive work queued; retry
+    ├── CentralRefused        502  central_refused    central answered, not with what a node needs
+    ├── CentralUnreachable    503  central_unreachable central cannot be reached; retry
     └── StorageError          503  storage_unavailable the database failed; retry
 
 Domain code raises these; the REST layer turns them into RFC 9457 problem details in one place
@@ -166,6 +168,19 @@ class TooManyAttempts(HallsyncError):
 
 class Busy(HallsyncError):
     code, status, retryable, title = "busy", 429, True, "Busy; retry shortly"
+
+
+class CentralRefused(HallsyncError):
+    """Central answered a node's call, but not with what the node needs (a used code, a gap in
+    a log, an unreadable answer); ``extra["status"]`` is central's HTTP status, if it had one."""
+
+    code, status, title = "central_refused", 502, "Central refused"
+
+
+class CentralUnreachable(HallsyncError):
+    """Central could not be reached, or failed (5xx); try again."""
+
+    code, status, retryable, title = "central_unreachable", 503, True, "Central unreachable"
 
 
 class StorageError(HallsyncError):

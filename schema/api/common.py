@@ -19,6 +19,12 @@ Code = Annotated[
 """A machine code: SKU, window code, outcome code (no leading dot, no trailing newline)."""
 LocalTime = Annotated[time, msgspec.Meta(tz=False)]
 """A store-local wall-clock time of day, without a UTC offset (``08:00``)."""
+StoreCode = Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+\Z")]
+"""A store's code, e.g. ``S001``."""
+Region = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+"""A region's code, e.g. ``east``."""
+TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+"""An IANA time zone name, e.g. ``Asia/Shanghai``."""
 
 
 class Page(msgspec.Struct, Generic[T], kw_only=True):

@@ -1,5 +1,6 @@
-"""REST types of HQ user management on central (``/api/v1/hq/users``); changing one's own
-password (``/api/v1/hq/auth/password``) takes the store's ``PasswordChangeIn``."""
+"""REST types of HQ users on central: logging in (``/api/v1/hq/auth/login``) and user
+management (``/api/v1/hq/users``); changing one's own password (``/api/v1/hq/auth/password``)
+takes the store's ``PasswordChangeIn``."""
 
 from __future__ import annotations
 
@@ -8,14 +9,31 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from schema.api.common import Name
+from schema.api.common import Name, Region
 from schema.api.store import Password, Username
 
 HqRole = Literal["admin", "ops", "analyst", "auditor"]
 """admin: everything, users included; ops: publishes to stores; analyst, auditor: read."""
 
-Region = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Regions = Annotated[list[Region], msgspec.Meta(max_length=200)]
+
+
+class HqLoginIn(msgspec.Struct, kw_only=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class HqLoginOut(msgspec.Struct, kw_only=True):
+    """Bearer token for ``Authorization: Bearer …`` on the HQ API."""
+
+    access_token: str
+    token_type: str
+    expires_in: int
+    """Seconds until the token expires."""
+    username: str
+    role: HqRole
+    regions: list[str]
+    """Regions the user may see; empty means every region."""
 
 
 class HqUserIn(msgspec.Struct, kw_only=True):

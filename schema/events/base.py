@@ -17,7 +17,7 @@ FREE_TEXT = "free_text"
 
 FreeText = Annotated[str, msgspec.Meta(extra={FREE_TEXT: True})]
 """Text a person typed (a note, a description, a reason, a name, a reference). Before such a field
-is recorded, phone and ID numbers in it are masked (``server.domain.context.Ctx.emit``), so none
+is recorded, phone and ID numbers in it are masked (``server.domain.stamp``), so none
 reaches the log, the sync or an answer.
 
 The rule for a text field: it is ``FreeText`` unless the system relies on its exact value, as an

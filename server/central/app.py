@@ -23,6 +23,7 @@ from litestar.plugins.prometheus import PrometheusConfig
 from litestar.status_codes import HTTP_426_UPGRADE_REQUIRED
 from prometheus_client import REGISTRY, generate_latest
 
+from schema.api.enrollment import ENROLL_PATH, RESTORE_PATH, EnrollIn, EnrollOut
 from server.api_contract import (
     ContractRequest,
     contract_plugins,
@@ -37,7 +38,6 @@ from server.central.context import Central, central
 from server.central.hq import api as hq_api
 from server.central.hq import publish_api, users_api
 from server.central.hq.auth import make_hq_jwt_auth
-from server.central.messages import EnrollIn, EnrollOut
 from server.central.node import CentralSecrets
 from server.central.restore import MAX_PAGE, restore_page
 from server.central.storage import CentralStorage
@@ -102,7 +102,7 @@ async def prometheus(request: Request[Any, Any, State]) -> bytes:
 
 
 @post(
-    "/api/v1/enroll",
+    ENROLL_PATH,
     tags=["sync"],
     status_code=200,
     security=[],
@@ -135,7 +135,7 @@ async def enroll(request: Request[Any, Any, State], data: JSONBody[EnrollIn]) ->
 
 
 @get(
-    "/api/v1/restore/events",
+    RESTORE_PATH,
     tags=["sync"],
     security=[],
     responses=problems(401),

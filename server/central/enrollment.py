@@ -23,8 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schema.api.enrollment import EnrollOut
+from schema.api.hq_stores import EnrollmentCode
 from schema.tables.sync import central_enrollments, central_stores
-from server.central.messages import EnrollmentCode, EnrollOut
 from server.domain.store import check_tz
 from server.errors import (
     Conflict,

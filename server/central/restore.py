@@ -11,9 +11,9 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from schema.api.enrollment import RestorePage
 from schema.tables.core import events
 from schema.tables.sync import central_quarantine, central_stores
-from server.central.messages import RestorePage
 from server.errors import NotFound
 
 MAX_PAGE = 5000

@@ -2,61 +2,23 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from schema.events import Event
-from schema.events.base import FREE_TEXT
 from schema.tables.core import store_info
 from server.contact_hash import ContactHasher
 from server.domain import projection
 from server.domain.log import EventLog
 from server.errors import NotFound
-from server.privacy import redact_text
 
 E = TypeVar("E", bound=Event)
-
-
-def _is_free_text(t: msgspec.inspect.Type) -> bool:
-    if isinstance(t, msgspec.inspect.Metadata):
-        return bool((t.extra or {}).get(FREE_TEXT)) or _is_free_text(t.type)
-    if isinstance(t, msgspec.inspect.UnionType):
-        return any(_is_free_text(u) for u in t.types)
-    if isinstance(t, msgspec.inspect.ListType):
-        return _is_free_text(t.item_type)
-    return False
-
-
-@functools.cache
-def free_text_fields(event_type: type[Event]) -> tuple[str, ...]:
-    """Names of the fields of an event type that hold staff-typed text (``FreeText``)."""
-    info = msgspec.inspect.type_info(event_type)
-    assert isinstance(info, msgspec.inspect.StructType)
-    return tuple(f.name for f in info.fields if _is_free_text(f.type))
-
-
-def redact_free_text(event_type: type[Event], payload: dict[str, Any]) -> None:
-    """Mask phone and ID numbers in the staff-typed text fields of an event's payload, in
-    place: for every event a node or HQ records."""
-    for name in free_text_fields(event_type):
-        if name in payload:
-            payload[name] = _redacted(payload[name])
-
-
-def _redacted(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, list | tuple):
-        return type(value)(redact_text(v) if isinstance(v, str) else v for v in value)
-    return value
 
 
 @dataclass(frozen=True)
@@ -144,8 +106,8 @@ class Ctx:
         return self.local(self.now).date()
 
     def emit(self, event_type: type[E], **payload: Any) -> E:
-        """Append an event to the log and fold it into the projections, in this transaction."""
-        redact_free_text(event_type, payload)
+        """Append an event to the log and fold it into the projections, in this transaction.
+        Staff-typed text in ``payload`` is masked (``server.domain.stamp``)."""
         event = self.log.append(
             self.conn, event_type, payload, actor=self.actor, device=self.device, now=self.now
         )

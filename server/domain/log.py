@@ -1,4 +1,5 @@
-"""The store node's append-only event log: ids, gapless ``seq`` and HLC on append."""
+"""The store node's append-only event log: gapless ``seq`` and HLC on append (the envelope is
+filled in by ``server.domain.stamp``)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
-from uuid_utils.compat import uuid7
 
 from schema.events import Event, encode, tag_of
 from schema.tables.core import events
 from schema.tables.sync import hq_log
+from server.domain.stamp import stamp
 from sync.clock import HybridClock
 
 E = TypeVar("E", bound=Event)
@@ -62,16 +63,17 @@ class EventLog:
         device: str,
         now: datetime,
     ) -> E:
-        """Build the event with a fresh id, the next seq and an HLC, and insert it."""
-        event = event_type(
-            id=uuid7(),
+        """Stamp the event (``server.domain.stamp``: its staff-typed text masked in
+        ``payload``) with the next seq and an HLC, and insert it."""
+        event = stamp(
+            event_type,
+            payload,
             store_id=self.store_id,
             seq=self.next_seq,
-            hlc=self.clock.now(int(now.timestamp() * 1000)),
-            at=now,
+            clock=self.clock,
+            now=now,
             actor=actor,
             device=device,
-            **payload,
         )
         row = {
             "store_id": event.store_id,

@@ -27,6 +27,7 @@ from server.api_contract import (
 )
 from server.api_docs import docs_assets, docs_config
 from server.errors import StorageError
+from server.idempotency import KEY_TTL
 from server.inputs import check_request_text
 from server.logins import LoginGate
 from server.metrics_access import SCRAPER, check_token, scraper_guard
@@ -39,7 +40,7 @@ from server.store.board import QueueBoard
 from server.store.db import Reader
 from server.store.node import open_store
 from server.store.sync_service import SyncService, read_enrollment
-from server.store.writer import KEY_TTL, Writer
+from server.store.writer import Writer
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """Creating and opening a store node's data directory.
 
 ``init_store`` makes a node; ``open_store`` opens one, migrating its schema and its stored
-phone data. Enrolling with central, later or at creation, and restoring from central are in
-``server.store.enrollment``.
+phone data. Enrolling with central, later or at creation, is in ``server.store.enrollment``;
+restoring from central in ``server.store.restore``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 STORE_ID = re.compile(r"[A-Za-z0-9_-]{1,16}\Z")
 USERNAME = re.compile(r"[a-z0-9_.-]{2,64}\Z")
 META_RESTORING = "restore_pending"
-"""Set while a restore downloads the log (``server.store.enrollment``); holds the enrolled
+"""Set while a restore downloads the log (``server.store.restore``); holds the enrolled
 store's name/region/tz (JSON)."""
 
 

@@ -31,7 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -44,8 +44,8 @@ from schema.tables.core import idempotency_keys
 from server.contact_hash import ContactHasher
 from server.domain.context import Ctx
 from server.domain.log import EventLog
-from server.errors import IdempotencyMismatch, StorageError
-from server.idempotency import fingerprint
+from server.errors import StorageError
+from server.idempotency import KEY_TTL, Idempotency
 from server.store.db import begin_immediate
 from server.store.metrics import count_batch
 from server.store.savepoint import in_savepoint
@@ -59,26 +59,11 @@ _FIND_KEY = sa.select(idempotency_keys).where(
     idempotency_keys.c.username == sa.bindparam("username"),
     idempotency_keys.c.key == sa.bindparam("key"),
 )
-KEY_TTL = timedelta(days=7)
-"""How long an Idempotency-Key is remembered: far longer than any tablet retries."""
 PRUNE_EVERY_SECONDS = 3600.0
 _json = msgspec.json.Encoder()
 
 Command = Callable[[Ctx], Any]
 """A write: reads state through ``ctx.conn``, emits events, returns the response struct."""
-
-
-@dataclass(frozen=True)
-class Idempotency:
-    """The ``Idempotency-Key`` of a request and what makes two requests "the same"."""
-
-    key: str
-    username: str
-    fingerprint: str
-
-    @staticmethod
-    def of(key: str, username: str, method: str, path: str, body: bytes) -> Idempotency:
-        return Idempotency(key, username, fingerprint(method, path, body))
 
 
 @dataclass(frozen=True)
@@ -394,10 +379,7 @@ class Writer:
                 row = conn.execute(_FIND_KEY, {"key": idem.key, "username": idem.username})
                 known = row.mappings().first()
             if known is not None:
-                if known["fingerprint"] != idem.fingerprint:
-                    raise IdempotencyMismatch(
-                        "this Idempotency-Key was already used for a different request"
-                    )
+                idem.check_replay(known["fingerprint"])
                 return Outcome(known["status_code"], known["body"], replayed=True, events=[]), None
         now = job.now or self.clock()
         ctx = Ctx(

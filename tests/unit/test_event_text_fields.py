@@ -25,7 +25,7 @@ from schema.events import EVENT_TYPES
 from schema.events.base import FREE_TEXT, Event
 from schema.tables.core import events
 from server.domain import ops
-from server.domain.context import free_text_fields, redact_free_text
+from server.domain.stamp import free_text_fields, redact_free_text
 from tests.conftest import Harness
 from tests.pii import raw_in, squeeze, strings_in
 

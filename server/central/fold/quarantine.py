@@ -27,10 +27,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from schema.api.hq_stores import QuarantineReplayed, QuarantineReplayOut, ReplayOutcome
 from schema.tables.core import events
 from schema.tables.sync import central_quarantine, central_stores
 from server.central.fold.ingest import _check, _insert_events, _project
-from server.central.messages import QuarantineReplayed, QuarantineReplayOut, ReplayOutcome
 
 MAX_REPLAY = 500
 """Entries one replay call takes up; ``next_after`` says where the next call starts."""

@@ -16,6 +16,15 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from schema.api.common import Page
+from schema.api.hq_stores import (
+    EnrollmentCode,
+    QuarantinedEvent,
+    QuarantineReplayed,
+    QuarantineReplayOut,
+    StoreIn,
+    StoreSyncStatus,
+)
+from schema.api.hq_users import HqLoginIn, HqLoginOut
 from schema.api.kpis import StoreKpisOut
 from schema.tables.sync import central_quarantine, central_stores
 from server.api_contract import key_not_used, problems
@@ -23,16 +32,6 @@ from server.central import db, enrollment, metrics
 from server.central.context import central
 from server.central.fold import quarantine
 from server.central.hq.auth import ADMIN, ANY_HQ_ROLE, TOKEN_TTL, HqUser, find_login
-from server.central.messages import (
-    EnrollmentCode,
-    HqLoginIn,
-    HqLoginOut,
-    QuarantinedEvent,
-    QuarantineReplayed,
-    QuarantineReplayOut,
-    StoreIn,
-    StoreSyncStatus,
-)
 from server.domain.kpis import store_kpis
 from server.domain.paging import MAX_LIMIT, paginate
 from server.errors import Forbidden, NotFound

@@ -1,8 +1,9 @@
 """Publishing HQ-authored data: from an HQ user's request to one event in central's HQ log.
 
 A publish checks the audience against the stores central knows and the user's regions, stamps a
-typed event from ``schema.events`` like a store node would (UUIDv7 id, hybrid logical clock,
-UTC time, actor), and appends it with ``hq.log.publish``, all in one transaction. The event
+typed event from ``schema.events`` as a store node stamps its own (``server.domain.stamp``:
+UUIDv7 id, hybrid logical clock, UTC time, actor), and appends it with ``hq.log.publish``, all
+in one transaction. The event
 carries ``store_id = "*"`` and ``seq = 0``: it belongs to no store's log; each addressed store
 folds it as its own (``apply_hq_batch`` replaces ``store_id``), and the projectors it reuses
 never read ``seq``.
@@ -20,9 +21,7 @@ from typing import Any, TypeVar
 
 import msgspec
 import sqlalchemy as sa
-from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncConnection
-from uuid_utils.compat import uuid7
 
 from schema.api.common import Page
 from schema.api.hq import Addressed, Audience, Delivery, PublishedEvent
@@ -30,9 +29,9 @@ from schema.events import Event, encode, tag_of
 from schema.tables.sync import central_stores, hq_events
 from server.central.hq import log as hq_log
 from server.central.hq.auth import HqUser
-from server.domain.context import redact_free_text
-from server.errors import Forbidden, IdempotencyMismatch, ValidationFailed
-from server.idempotency import checked_key, fingerprint
+from server.domain.stamp import stamp as stamp_event
+from server.errors import Forbidden, ValidationFailed
+from server.idempotency import Idempotency
 from sync.clock import HybridClock
 
 E = TypeVar("E", bound=Event)
@@ -125,24 +124,6 @@ def addressed_stores(to: Addressee) -> sa.Select[tuple[str]]:
 # ------------------------------------------------------------------ idempotency
 
 
-@dataclass(frozen=True)
-class Idempotency:
-    """The ``Idempotency-Key`` of a publish and the hash that makes two requests "the same"."""
-
-    key: str
-    request_hash: str
-
-
-async def idempotency_of(request: Request[Any, Any, Any], key: str | None) -> Idempotency | None:
-    """The request's ``Idempotency-Key`` (header value ``key``) with the hash of its method, path
-    and body, so the key cannot stand for another request."""
-    if key is None:
-        return None
-    key = checked_key(key)
-    body = await request.body()
-    return Idempotency(key, fingerprint(request.method, request.url.path, body))
-
-
 async def replay(
     conn: AsyncConnection, user: HqUser, idem: Idempotency | None
 ) -> PublishedEvent | None:
@@ -153,8 +134,7 @@ async def replay(
     row = await hq_log.find_by_key(conn, user.username, idem.key)
     if row is None:
         return None
-    if row.request_hash != idem.request_hash:
-        raise IdempotencyMismatch("this Idempotency-Key was already used for a different request")
+    idem.check_replay(row.request_hash)
     return (await published(conn, user, [row]))[0]
 
 
@@ -164,19 +144,17 @@ async def replay(
 def stamp(
     event_type: type[E], *, newest_hlc: int, user: HqUser, now: datetime, **payload: Any
 ) -> E:
-    """A typed HQ event, enveloped as a store node would: UUIDv7, HLC after ``newest_hlc``,
-    UTC time, the HQ user as actor. Staff-typed text is masked as ``Ctx.emit`` masks it."""
-    redact_free_text(event_type, payload)
-    hlc = HybridClock(newest_hlc).now(int(now.timestamp() * 1000))
-    return event_type(
-        id=uuid7(),
+    """A typed HQ event, stamped as a store node stamps its own (``server.domain.stamp``):
+    HQ's store id and seq 0, an HLC after ``newest_hlc``, the HQ user as actor."""
+    return stamp_event(
+        event_type,
+        payload,
         store_id=HQ_STORE_ID,
         seq=0,
-        hlc=hlc,
-        at=now,
+        clock=HybridClock(newest_hlc),
+        now=now,
         actor=user.username,
         device=HQ_DEVICE,
-        **payload,
     )
 
 
@@ -201,7 +179,7 @@ async def append(
         event_id=event.id,
         subject=subject,
         idempotency_key=idem.key if idem else None,
-        request_hash=idem.request_hash if idem else None,
+        request_hash=idem.fingerprint if idem else None,
     )
     row = (await conn.execute(sa.select(hq_events).where(hq_events.c.cursor == cursor))).one()
     return (await published(conn, user, [row]))[0]

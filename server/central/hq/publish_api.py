@@ -70,12 +70,12 @@ async def _publish(
     (``Idempotent-Replayed: true`` when a retry found its first attempt's event)."""
     c = central(request)
     user = request.user
-    idem = await publish.idempotency_of(request, request.headers.get(idempotency.HEADER))
+    idem = await idempotency.of_request(request, user.username)
     async with db.write(c.engine) as conn:
         await hq_log.lock(conn)  # held to commit: one publish at a time, keys checked under it
         earlier = await publish.replay(conn, user, idem)
         if earlier is not None:
-            return Response(earlier, status_code=201, headers={idempotency.REPLAYED: "true"})
+            return Response(earlier, status_code=201, headers=idempotency.REPLAYED_HEADERS)
         to = await publish.resolve(conn, user, data)
         if check is not None:
             await check(conn, to)

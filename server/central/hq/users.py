@@ -22,7 +22,8 @@ from schema.api.hq_users import HqUserIn, HqUserOut, HqUserUpdate
 from schema.tables.sync import central_stores, hq_users
 from server import tokens
 from server.central.hq.auth import create_hq_user
-from server.errors import Conflict, IdempotencyMismatch, NotFound, ValidationFailed
+from server.errors import Conflict, NotFound, ValidationFailed
+from server.idempotency import Idempotency
 
 
 def user_out(row: Any) -> HqUserOut:
@@ -90,25 +91,22 @@ async def create_user(
     password_hash: str,
     now: datetime,
     created_by: str | None,
-    idempotency: tuple[str, str] | None = None,
+    idempotency: Idempotency | None = None,
 ) -> tuple[HqUserOut, bool]:
     """Create a user who must choose their own password at first login. With ``idempotency``
-    (the admin's key and the request's fingerprint), a retry answers with the user the first
-    attempt created; the bool says so."""
+    (the admin's key, kept with the user), a retry answers with the user the first attempt
+    created; the bool says so."""
     if idempotency is not None:
-        key, request_hash = idempotency
         earlier = (
             await conn.execute(
                 sa.select(hq_users).where(
-                    hq_users.c.created_by == created_by, hq_users.c.idempotency_key == key
+                    hq_users.c.created_by == created_by,
+                    hq_users.c.idempotency_key == idempotency.key,
                 )
             )
         ).first()
         if earlier is not None:
-            if earlier.request_hash != request_hash:
-                raise IdempotencyMismatch(
-                    "this Idempotency-Key was already used for a different request"
-                )
+            idempotency.check_replay(earlier.request_hash)
             return user_out(earlier), True
     regions = await check_regions(conn, data.regions)
     await create_hq_user(
@@ -121,8 +119,8 @@ async def create_user(
         now=now,
         must_change_password=True,
         created_by=created_by,
-        idempotency_key=idempotency[0] if idempotency else None,
-        request_hash=idempotency[1] if idempotency else None,
+        idempotency_key=idempotency.key if idempotency else None,
+        request_hash=idempotency.fingerprint if idempotency else None,
     )
     return await get_user(conn, data.username), False
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-import msgspec
 from litestar import Controller, Response, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from schema.api.common import Page
 from schema.api.hq_users import (
+    HqLoginOut,
     HqRole,
     HqUserIn,
     HqUserOut,
@@ -32,7 +32,6 @@ from server.central.context import central
 from server.central.hq import users
 from server.central.hq.api import HqRequest, Limit, Offset
 from server.central.hq.auth import CHAIN_ADMIN, OWN_ACCOUNT, TOKEN_TTL
-from server.central.messages import HqLoginOut
 from server.domain.paging import paginate
 from server.errors import Unauthorized, ValidationFailed
 from server.logins import PASSWORD_CHANGED_ONCE
@@ -68,13 +67,9 @@ class HqUsersController(Controller):
         endpoint answers them 403 ``password_change_required``. ``regions: []`` is every
         region; each region named must have a store on central."""
         c = central(request)
-        idem = None
-        idempotency_key = request.headers.get(idempotency.HEADER)
-        if idempotency_key is not None:
-            # The fingerprint leaves the password out: central keeps no fast hash of it.
-            body = msgspec.json.encode(msgspec.structs.replace(data, password=""))
-            key = idempotency.checked_key(idempotency_key)
-            idem = (key, idempotency.fingerprint(request.method, request.url.path, body))
+        # The fingerprint leaves the password out: central keeps no fast hash of it.
+        secret_free = idempotency.fingerprint_body(data, password="")
+        idem = await idempotency.of_request(request, request.user.username, secret_free)
         pw_hash = await central(request).logins.pool.run(hash_password, data.password)
         async with db.write(c.engine) as conn:
             out, replayed = await users.create_user(
@@ -86,7 +81,7 @@ class HqUsersController(Controller):
                 idempotency=idem,
             )
         if replayed:
-            return Response(out, status_code=201, headers={idempotency.REPLAYED: "true"})
+            return Response(out, status_code=201, headers=idempotency.REPLAYED_HEADERS)
         log.info("HQ user %s created %s (%s)", request.user.username, out.username, out.role)
         return Response(out, status_code=201)
 

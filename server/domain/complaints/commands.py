@@ -22,7 +22,7 @@ The state machine (``ComplaintStatus``)::
 
 Customer numbers are validated, then only masked and hashed (``server.privacy``); phone or ID
 numbers typed into free text are masked before they reach the log (the events' ``FreeText``
-fields, masked by ``Ctx.emit``).
+fields, masked when the event is stamped: ``server.domain.stamp``).
 """
 
 from __future__ import annotations

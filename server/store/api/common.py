@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-import msgspec
 from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -20,7 +19,7 @@ from server.domain.paging import MAX_LIMIT
 from server.privacy import is_mobile
 from server.store.auth import Roster, StaffUser
 from server.store.db import Reader
-from server.store.writer import Idempotency, Writer
+from server.store.writer import Writer
 
 T = TypeVar("T")
 
@@ -83,20 +82,16 @@ async def submit(
     and body) gets the first answer again, marked ``Idempotent-Replayed: true``, and records
     nothing new; the same key on a different request is refused with 422. A route whose body
     holds a phone number passes ``fingerprinted``: the body with the number replaced by its
-    token, because the stored fingerprint of the raw body would give the number away.
+    token (``idempotency.fingerprint_body``), because the stored fingerprint of the raw body
+    would give the number away.
     """
     user = request.user
-    key = request.headers.get(idempotency.HEADER)
-    idem = None
-    if key is not None:
-        key = idempotency.checked_key(key)
-        body = fingerprinted if fingerprinted is not None else await request.body()
-        idem = Idempotency.of(key, user.username, request.method, request.url.path, body)
+    idem = await idempotency.of_request(request, user.username, fingerprinted)
     device = request.headers.get(DEVICE_HEADER, "tablet")[:64]
     outcome = await node(request).writer.submit(
         command, actor=user.username, device=device, status_code=status_code, idempotency=idem
     )
-    headers = {idempotency.REPLAYED: "true"} if outcome.replayed else {}
+    headers = idempotency.REPLAYED_HEADERS if outcome.replayed else {}
     return Response(
         content=outcome.body,  # type: ignore[arg-type]  # pre-encoded JSON of T
         status_code=outcome.status_code,
@@ -117,17 +112,6 @@ async def phone_token(request: Request[Any, Any, State], phone: str | None) -> s
     if not phone or not is_mobile(phone):
         return None
     return await node(request).contact_key.token_async(phone)
-
-
-def fingerprint_body(data: Any, **secret_fields: str | None) -> bytes | None:
-    """``data`` as JSON with its secret fields replaced (a phone number by its token, a
-    password by a constant): what a retry's fingerprint covers instead of the raw body, whose
-    stored sha256 would give the secret away to a quick search (see ``submit``). None when
-    there is nothing secret in the request."""
-    present = {k: v for k, v in secret_fields.items() if v is not None}
-    if not present:
-        return None
-    return msgspec.json.encode(msgspec.structs.replace(data, **present))
 
 
 def read_small(request: Request[Any, Any, State], fn: Callable[[Connection], T]) -> T:

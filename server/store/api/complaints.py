@@ -38,11 +38,11 @@ from server.api_contract import key_not_used
 from server.domain import complaints as domain
 from server.domain.calendar import check_date_range
 from server.domain.paging import paginate
+from server.idempotency import fingerprint_body
 from server.store.api.common import (
     SEARCH_RECORDS_NOTHING,
     AnyRequest,
     PagingDep,
-    fingerprint_body,
     node,
     phone_token,
     read,

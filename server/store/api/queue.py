@@ -49,11 +49,11 @@ from server.domain import queue as domain
 from server.domain.calendar import store_today
 from server.domain.paging import paginate
 from server.domain.queue.rules import check_mobile
+from server.idempotency import fingerprint_body
 from server.store.api.common import (
     SEARCH_RECORDS_NOTHING,
     AnyRequest,
     PagingDep,
-    fingerprint_body,
     node,
     phone_token,
     read,

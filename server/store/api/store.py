@@ -28,13 +28,13 @@ from server.domain import store as domain
 from server.domain.context import Ctx, StoreSettings, load_settings
 from server.domain.paging import paginate
 from server.errors import Unauthorized, ValidationFailed
+from server.idempotency import fingerprint_body
 from server.logins import LOGIN_RECORDS_NOTHING, PASSWORD_CHANGED_ONCE, LoginGate
 from server.passwords import hash_password
 from server.store.api.common import (
     DEVICE_HEADER,
     AnyRequest,
     PagingDep,
-    fingerprint_body,
     node,
     read,
     submit,

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from schema.api.enrollment import RestorePage
 from schema.tables.sync import central_stores
 from server.central import db, enrollment
-from server.central.messages import RestorePage
 from server.central.node import init_central, load_secrets
 from server.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from tests.contact import key_dir

@@ -14,6 +14,7 @@ from schema.api.hq_users import HqUserIn, HqUserUpdate
 from server.central import db, enrollment
 from server.central.hq import users as hq_users
 from server.errors import Conflict
+from server.idempotency import Idempotency
 from tests.integration.central.conftest import ADMIN, ADMIN_PASSWORD, CentralApp
 
 USERS = "/api/v1/hq/users"
@@ -267,14 +268,15 @@ def test_reactivating_does_not_revive_tokens_from_before(app: CentralApp) -> Non
 async def test_user_rules_hold_on_both_databases(engine: AsyncEngine) -> None:
     """The same rules on SQLite and PostgreSQL (row locks, JSON regions, booleans)."""
     data = HqUserIn(username="he", display_name="何", role="admin", regions=[], password=INITIAL)
+    key = Idempotency("k", ADMIN, "h")
     async with db.write(engine) as conn:
         await enrollment.create_store(conn, store_id="S001", name="店", region="east", tz="UTC")
         out, replayed = await hq_users.create_user(
-            conn, data, password_hash="x", now=NOW, created_by=ADMIN, idempotency=("k", "h")
+            conn, data, password_hash="x", now=NOW, created_by=ADMIN, idempotency=key
         )
         assert not replayed and out.must_change_password
         again, replayed = await hq_users.create_user(
-            conn, data, password_hash="x", now=NOW, created_by=ADMIN, idempotency=("k", "h")
+            conn, data, password_hash="x", now=NOW, created_by=ADMIN, idempotency=key
         )
         assert replayed and again == out
         await hq_users.update_user(conn, "he", HqUserUpdate(regions=["east", "east"]))

@@ -45,12 +45,13 @@ from server.cli import main
 from server.domain import inventory, queue
 from server.domain import store as store_domain
 from server.domain.context import Ctx
+from server.errors import CentralUnreachable
 from server.passwords import hash_password
 from server.settings import SyncSettings
 from server.store.app import create_app
 from server.store.central_address import Enrollment
 from server.store.db import Reader
-from server.store.enrollment import CentralUnreachable, init_enrolled
+from server.store.enrollment import init_enrolled
 from server.store.node import open_store
 from server.store.sync_service import (
     META_CENTRAL_URL,

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from schema.tables.core import events
 from server.errors import Conflict, IdempotencyMismatch
+from server.idempotency import Idempotency
 from server.store.node import open_store
-from server.store.writer import Idempotency, Writer
+from server.store.writer import Writer
 from tests.unit.store.conftest import NOW, rename
 
 

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 
 from schema.tables.core import events, idempotency_keys
 from server.errors import Conflict
+from server.idempotency import Idempotency
 from server.store.db import db_path
-from server.store.writer import Idempotency, Writer
+from server.store.writer import Writer
 from tests.unit.store.conftest import rename
 
 
