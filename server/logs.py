@@ -133,6 +133,14 @@ def configure_logging(level: str = "info", fmt: str = "text") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # A uvicorn configured in this process before (its default log config) gave these
+        # loggers handlers of their own and stopped them propagating: their lines would not
+        # be in this format.
+        uvicorn_logger = logging.getLogger(name)
+        for own in list(uvicorn_logger.handlers):
+            uvicorn_logger.removeHandler(own)
+        uvicorn_logger.propagate = True
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.NOTSET if level == "debug" else logging.WARNING)
     for name in NEVER_DEBUG:
