@@ -10,7 +10,7 @@ from typing import Any, Union
 
 import msgspec
 
-from schema.events import complaints, inventory, ops, queue, shifts, store
+from schema.events import complaints, conflicts, inventory, ops, queue, shifts, store
 from schema.events.base import Event
 
 SCHEMA_VERSION = 1
@@ -23,6 +23,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     *shifts.EVENTS,
     *complaints.EVENTS,
     *ops.EVENTS,
+    *conflicts.EVENTS,
 )
 
 # msgspec decodes a tagged union into the right subclass by its ``type`` field.

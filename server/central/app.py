@@ -36,7 +36,7 @@ from server.api_docs import docs_assets, docs_config
 from server.central import db, enrollment, metrics
 from server.central.context import Central, central
 from server.central.hq import api as hq_api
-from server.central.hq import publish_api, users_api
+from server.central.hq import conflicts_api, publish_api, users_api
 from server.central.hq.auth import make_hq_jwt_auth
 from server.central.node import CentralSecrets
 from server.central.restore import MAX_PAGE, restore_page
@@ -240,6 +240,7 @@ def create_app(
             *hq_api.ROUTES,
             *publish_api.ROUTES,
             *users_api.ROUTES,
+            *conflicts_api.ROUTES,
             *docs_assets(),
         ],
         on_app_init=[jwt_auth.on_app_init],

@@ -31,7 +31,7 @@ Reads = Callable[[Any], Iterable[tuple[sa.Table, dict[str, Any]]]]
 
 _PROJECTORS: dict[type[Event], Projector] = {}
 _READS: dict[type[Event], Reads] = {}
-_DOMAINS = ("store", "queue", "inventory", "shifts", "complaints", "ops")
+_DOMAINS = ("store", "queue", "inventory", "shifts", "complaints", "ops", "conflicts")
 _loaded = False
 
 

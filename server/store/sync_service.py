@@ -5,7 +5,9 @@ background service that keeps the node synced while ``hallsync store serve`` run
 - ``NodeHqSink`` applies an HQ batch as one writer command: ``hq_log`` rows, the fold of each
   HQ event into the projections (with ``store_id`` set to this store), and
   ``sync_state.hq_cursor``, all in one transaction. An HQ event the node cannot read is kept in
-  ``hq_log`` and skipped, never allowed to wedge the node.
+  ``hq_log`` and skipped, never allowed to wedge the node; one its own history makes illegal is
+  kept there too, unapplied, and recorded as a conflict for review (``sync.conflict_recorded``
+  in the node's log, which syncs up like any other store event).
 - ``NodeProgress`` keeps ``sync_state`` (acked seq, last attempt/success/error, quarantined).
 - ``SyncService`` runs ``run_forever`` as a task, wakes it on every commit and answers the
   status page.
@@ -30,7 +32,7 @@ from schema.events import Event, decode, tag_of
 from schema.events.envelope import peek
 from schema.tables.core import events, node_meta
 from schema.tables.sync import hq_log, sync_state
-from server.domain import projection
+from server.domain import conflicts
 from server.domain.context import Ctx, load_settings
 from server.settings import SyncSettings
 from server.store.central_address import Enrollment
@@ -139,7 +141,9 @@ def apply_hq_batch(ctx: Ctx, items: Iterable[HqItem], upto: int) -> list[Event]:
     """Writer command: record and fold HQ events, and move ``hq_cursor`` to ``upto``.
 
     Items at or below the stored cursor were applied before and are skipped, so a batch
-    delivered twice changes nothing. Returns the events folded (for the node's observers).
+    delivered twice changes nothing. An HQ event the store's own history makes illegal is not
+    folded: it is recorded as a conflict (``server.domain.conflicts``), in this transaction.
+    Returns the events folded (for the node's observers).
     """
     conn, store_id = ctx.conn, ctx.store_id
     state = read_sync_state(conn, store_id)
@@ -147,11 +151,11 @@ def apply_hq_batch(ctx: Ctx, items: Iterable[HqItem], upto: int) -> list[Event]:
     if upto <= cursor:
         return []
     folded: list[Event] = []
-    after_seq = ctx.log.next_seq - 1
     for item in items:
         if item.cursor <= cursor:
             continue
         raw = bytes(item.event)
+        after_seq = ctx.log.next_seq - 1  # a conflict recorded for an earlier item moved it
         try:
             event: Event | None = msgspec.structs.replace(decode(raw), store_id=store_id)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -163,15 +167,8 @@ def apply_hq_batch(ctx: Ctx, items: Iterable[HqItem], upto: int) -> list[Event]:
         if event is not None:
             # Whatever the store does next happened after this HQ fact: order it so (HLC).
             ctx.log.clock.observe(event.hlc, int(ctx.now.timestamp() * 1000))
-            savepoint = conn.begin_nested()
-            try:
-                projection.apply(conn, event)
-                savepoint.commit()
+            if conflicts.apply_hq_event(ctx, event, item.cursor):
                 folded.append(event)
-            except Exception:
-                savepoint.rollback()
-                log.warning("HQ event %s at cursor %d could not be applied", kind, item.cursor)
-                log.debug("HQ event failure", exc_info=True)
         conn.execute(
             hq_log.insert().values(
                 store_id=store_id,

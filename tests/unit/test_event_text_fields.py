@@ -85,6 +85,12 @@ STRUCTURED: dict[tuple[str, str], str] = {
     ("ChecklistItemChecked", "item"): "a checklist item code",
     ("ChecklistCompleted", "not_ok_items"): "checklist item codes",
     ("FaultReported", "asset_tag"): "an asset tag code (Code: letters, digits, _ . : -)",
+    # sync conflicts
+    ("ConflictRecorded", "entity_id"): "a user id, SKU or store id",
+    ("ConflictRecorded", "hq_event_type"): "an event type name",
+    ("ConflictRecorded", "hq_actor"): "an HQ user name",
+    ("ConflictRecorded", "store_event_type"): "an event type name",
+    ("ConflictResolved", "resolved_by"): "a user name",
 }
 
 

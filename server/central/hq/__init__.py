@@ -6,5 +6,7 @@ down to the stores.
 - ``api`` — the HQ API of login, stores and their sync status, enrollment, quarantine, KPIs;
 - ``publish``, ``checks`` and ``publish_api`` — stamping, checking and publishing HQ events;
 - ``log`` — the ordered log of HQ events each store downloads;
+- ``conflicts`` and ``conflicts_api`` — HQ events the stores refused after merge, and HQ's
+  resolution of them;
 - ``notify`` — waking every replica's sync connections (PostgreSQL ``LISTEN/NOTIFY``).
 """

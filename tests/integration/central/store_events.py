@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from schema.events import encode
+from schema.events.conflicts import ConflictRecorded, ConflictResolved
 from schema.events.store import StaffAdded, StoreConfigured
 from sync.clock import pack
 
@@ -48,6 +49,45 @@ def staff(store_id: str, seq: int, *, username: str | None = None, **over: Any) 
             username=username or f"clerk{seq}",
             display_name=f"clerk {seq}",
             role="clerk",
+        )
+    )
+
+
+def conflict(store_id: str, seq: int, *, conflict_id: uuid.UUID, **over: Any) -> bytes:
+    """A ``sync.conflict_recorded`` event: the store refused an HQ role change for a member
+    its manager deactivated (one row in ``sync_conflicts`` when applied)."""
+    payload: dict[str, Any] = {
+        "entity": "staff",
+        "entity_id": str(uuid.uuid4()),
+        "reason": "staff_inactive",
+        "detail": "wang.li left this store",
+        "hq_event_id": uuid.uuid4(),
+        "hq_event_type": "staff.role_changed",
+        "hq_cursor": seq,
+        "hq_actor": "hq.ops",
+        "hq_at": T0,
+    }
+    payload.update({k: over.pop(k) for k in list(over) if k in payload})
+    return encode(
+        ConflictRecorded(
+            **envelope(store_id, seq, actor="sync", device="node", **over),
+            conflict_id=conflict_id,
+            **payload,
+        )
+    )
+
+
+def conflict_resolved(
+    store_id: str, seq: int, *, conflict_id: uuid.UUID, by: str = "manager"
+) -> bytes:
+    """The store's manager resolved a conflict."""
+    return encode(
+        ConflictResolved(
+            **envelope(store_id, seq, actor=by),
+            conflict_id=conflict_id,
+            note="已处理",
+            resolved_by=by,
+            side="store",
         )
     )
 

@@ -258,3 +258,65 @@ def test_a_staff_member_added_by_hq_logs_in_once_the_manager_sets_a_password(
             "/api/v1/auth/login", json={"username": "wang.li", "password": "wang-li-pass-1"}
         )
         assert r.status_code == 401
+
+
+def test_a_conflict_on_a_store_reaches_hq_and_hqs_resolution_comes_back(
+    central: LiveCentral, tmp_path: Path
+) -> None:
+    """HQ changes the role of a member the hall manager has just taken off the roster: the
+    node keeps its roster, records the conflict and syncs on past it; HQ lists the conflict and
+    resolves it; the resolution comes down, is recorded by the store, and goes back up."""
+    s1 = enrolled_nodes(central, tmp_path, "S001")["S001"]
+    central.publish(
+        "/roster",
+        {
+            "audience": "store",
+            "target": "S001",
+            "username": "wang.li",
+            "display_name": "王丽",
+            "role": "clerk",
+        },
+    )
+    sync_once(s1)
+    with TestClient(app=create_store(s1)) as store:
+        manager = login(store, MANAGER, MANAGER_PASSWORD)
+        listed = store.get("/api/v1/staff?role=clerk", headers=manager).json()["items"]
+        [member] = [m for m in listed if m["username"] == "wang.li"]
+        r = store.patch(
+            f"/api/v1/staff/{member['user_id']}", json={"active": False}, headers=manager
+        )
+        assert r.status_code == 200, r.text
+    change = central.publish(
+        "/roster/wang.li/role", {"audience": "store", "target": "S001", "role": "admin"}
+    )
+
+    assert sync_once(s1) == change["cursor"]  # past the refused event: sync is not wedged
+    assert roster(s1)["wang.li"] == ("clerk", False)
+    listed = central.http.get("/api/v1/hq/conflicts", headers=central.admin).json()
+    [conflict] = listed["items"]
+    assert (conflict["store_id"], conflict["status"], conflict["reason"]) == (
+        "S001",
+        "open",
+        "staff_inactive",
+    )
+    assert conflict["entity_id"] == member["user_id"]
+    assert conflict["hq_event"]["cursor"] == change["cursor"]
+    assert conflict["hq_event"]["id"] == change["id"]
+    assert conflict["store_event"]["type"] == "staff.deactivated"
+
+    url = f"/api/v1/hq/conflicts/{conflict['conflict_id']}/resolve"
+    r = central.http.post(url, json={"note": "总部确认离职"}, headers=central.admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["hq_resolution"]["delivered"] is False
+    sync_once(s1)
+    [after] = central.http.get("/api/v1/hq/conflicts", headers=central.admin).json()["items"]
+    assert after["status"] == "resolved" and after["hq_resolution"]["delivered"] is True
+    assert {k: after["resolution"][k] for k in ("by", "side", "note")} == {
+        "by": ADMIN,
+        "side": "hq",
+        "note": "总部确认离职",
+    }
+    with TestClient(app=create_store(s1)) as store:
+        manager = login(store, MANAGER, MANAGER_PASSWORD)
+        [on_node] = store.get("/api/v1/sync/conflicts", headers=manager).json()["items"]
+    assert on_node["status"] == "resolved" and on_node["resolution"] == after["resolution"]

@@ -157,3 +157,96 @@ async def test_a_cancelled_worked_shift_folds_on_central_as_on_the_store(
     assert result == IngestResult(len(raws), 0, len(raws))
     for table in (shifts, attendance_records):
         assert await rows_of(engine, table, S) == store_rows[table.name], table.name
+
+
+async def test_conflicts_fold_in_a_batch_as_one_event_at_a_time(
+    engine: AsyncEngine, clock: Clock, harness: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A store's conflicts (recorded when it refused HQ events, resolved by its manager or by
+    HQ) fold on central as on the node, a conflict and its resolution in one batch included."""
+    import uuid as uuid_mod
+    from functools import partial
+
+    from schema.api.store import StaffUpdate
+    from schema.events import encode
+    from schema.events.conflicts import ConflictResolved
+    from schema.events.store import StaffAdded, StaffRoleChanged
+    from schema.tables.conflicts import sync_conflicts
+    from server.domain import conflicts
+    from server.domain import store as store_domain
+    from server.store.sync_service import apply_hq_batch
+    from sync.frames import HqItem
+
+    member = uuid_mod.uuid4()
+
+    def hq(event_type: Any, **payload: Any) -> Any:
+        return event_type(
+            id=uuid_mod.uuid4(),
+            store_id="*",
+            seq=0,
+            hlc=0,
+            at=clock(),
+            actor="hq.ops",
+            device="hq",
+            **payload,
+        )
+
+    def deliver(cursor: int, *hq_events: Any) -> None:
+        items = [
+            HqItem(cursor=cursor + n, event=msgspec.Raw(encode(e))) for n, e in enumerate(hq_events)
+        ]
+        harness.run(partial(apply_hq_batch, items=items, upto=cursor + len(items) - 1))
+
+    deliver(
+        1, hq(StaffAdded, user_id=member, username="wang.li", display_name="王丽", role="clerk")
+    )
+    harness.run(lambda ctx: store_domain.update_staff(ctx, member, StaffUpdate(active=False)))
+    deliver(
+        2, *(hq(StaffRoleChanged, user_id=member, role=r) for r in ("tech", "admin", "greeter"))
+    )
+    with harness.engine.connect() as conn:
+        ids = list(
+            conn.execute(
+                sa.select(sync_conflicts.c.conflict_id).order_by(sync_conflicts.c.recorded_seq)
+            ).scalars()
+        )
+    assert len(ids) == 3
+    harness.run(lambda ctx: conflicts.resolve(ctx, ids[0], "不再返聘"))
+    deliver(
+        5,
+        hq(ConflictResolved, conflict_id=ids[1], note="总部撤回", resolved_by="hq.ops", side="hq"),
+    )
+    with harness.engine.connect() as conn:
+        raws = [r.body for r in conn.execute(sa.select(events.c.body).order_by(events.c.seq))]
+        on_node = [
+            tuple(r)[1:]
+            for r in conn.execute(sa.select(sync_conflicts).order_by(sync_conflicts.c.conflict_id))
+        ]
+
+    async with db.write(engine) as conn:
+        await enrollment.create_store(
+            conn, store_id=S, name="人民路营业厅", region="east", tz="Asia/Shanghai"
+        )
+        code = await enrollment.issue_code(conn, S, now=clock())
+        await enrollment.enroll(
+            conn, code.code, restore=False, contact_key=CONTACT_KEY, now=clock()
+        )
+    with caplog.at_level(logging.INFO, logger="server.central.fold.ingest"):
+        async with db.write(engine) as conn:  # the whole log in one batch, resolutions included
+            result = await ingest(conn, S, 1, raws, now=clock())
+    assert result == IngestResult(len(raws), 0, len(raws))
+    assert not [r for r in caplog.records if "one event at a time" in r.getMessage()]
+    async with db.write(engine) as conn:
+        await conn.run_sync(fold_one_by_one, raws)
+    for table in projection_tables():
+        assert await rows_of(engine, table, S) == await rows_of(engine, table, REFERENCE), (
+            table.name
+        )
+    assert sorted(await rows_of(engine, sync_conflicts, S)) == sorted(on_node)
+    async with db.read(engine) as conn:
+        statuses = await conn.execute(
+            sa.select(sync_conflicts.c.resolved_side)
+            .where(sync_conflicts.c.store_id == S)
+            .order_by(sync_conflicts.c.recorded_seq)
+        )
+        assert list(statuses.scalars()) == ["store", "hq", None]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-DOMAINS = ("store", "queue", "inventory", "shifts", "complaints", "ops")
+DOMAINS = ("store", "queue", "inventory", "shifts", "complaints", "ops", "conflicts")
 
 
 def _promised(package: str) -> dict[str, tuple[str, str]]:

@@ -18,6 +18,7 @@ from schema.events import encode
 from schema.events.inventory import ItemDefined
 from schema.events.store import StaffAdded
 from schema.tables import inventory as inv_tables
+from schema.tables.conflicts import sync_conflicts
 from schema.tables.core import staff
 from schema.tables.sync import hq_log, sync_state
 from server.store.db import Reader
@@ -161,6 +162,10 @@ def test_hq_events_the_node_cannot_apply_are_kept_and_skipped(harness: Harness) 
     assert cursor_of(harness) == 4 and skus(harness) == {"C": 1000}
     roles = harness.read(lambda c: c.execute(sa.select(staff.c.role)).scalars().all())
     assert roles == ["manager"]  # the clashing HQ event changed nothing
+    refused = harness.read(
+        lambda c: c.execute(sa.select(sync_conflicts.c.hq_cursor, sync_conflicts.c.reason)).all()
+    )
+    assert [tuple(r) for r in refused] == [(3, "username_taken")]  # and is kept for review
 
 
 # ------------------------------------------------------------------ progress
