@@ -10,13 +10,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from schema.migrations import downgrade_connection
-from schema.tables import metadata
 from schema.tables.databases import STORE_ONLY, central_metadata
 from server.central import db
 from sync.frames import Ack
 from tests.integration.central import store_events as ev
 from tests.integration.central.conftest import ADMIN, ADMIN_PASSWORD, CentralApp, Clock, open_app
 from tests.integration.central.test_ws import hello, push, recv, sync
+from tests.unit.schema.test_migrations import AT_PREVIOUS_RELEASE
 
 
 def _tables_in(conn: sa.Connection) -> set[str]:
@@ -36,8 +36,11 @@ async def every_row(url: str) -> dict[str, list[Any]]:
     engine = db.make_engine(url)
     try:
         async with db.read(engine) as conn:
+            present = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
             found = {}
             for t in central_metadata.sorted_tables:
+                if t.name not in present:  # a later revision adds it
+                    continue
                 order = list(t.primary_key.columns) or list(t.columns)
                 found[t.name] = (await conn.execute(sa.select(t).order_by(*order))).all()
             return found
@@ -72,7 +75,7 @@ def test_a_central_of_an_earlier_release_opens_with_centrals_tables_and_its_data
             push(ws, 1, ev.log("S001", 1, 5))
             assert recv(ws) == Ack(seq=5)
     asyncio.run(to_previous_release(central_url))
-    assert asyncio.run(tables_in(central_url)) == set(metadata.tables)
+    assert asyncio.run(tables_in(central_url)) == AT_PREVIOUS_RELEASE
     before = asyncio.run(every_row(central_url))
     assert before["central_stores"] and before["hq_users"] and len(before["events"]) == 5
 
@@ -81,4 +84,4 @@ def test_a_central_of_an_earlier_release_opens_with_centrals_tables_and_its_data
         app.login(ADMIN, ADMIN_PASSWORD)
     assert asyncio.run(tables_in(central_url)) == set(central_metadata.tables)
     after = asyncio.run(every_row(central_url))
-    assert after == before
+    assert {name: after[name] for name in before} == before

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from litestar.testing import TestClient
 
 from schema.migrations import downgrade, upgrade
-from schema.tables import metadata
 from schema.tables.databases import CENTRAL_ONLY, store_metadata
 from server.errors import Conflict
 from server.store.app import create_app
@@ -20,6 +19,7 @@ from server.store.db import db_path, make_engine
 from server.store.node import open_store
 from tests.conftest import STAFF_PASSWORD, login
 from tests.integration.store.test_data_dir import init, write_something
+from tests.unit.schema.test_migrations import AT_PREVIOUS_RELEASE
 
 
 def tables_in(engine: sa.Engine) -> set[str]:
@@ -27,8 +27,14 @@ def tables_in(engine: sa.Engine) -> set[str]:
 
 
 def every_row(engine: sa.Engine) -> dict[str, list[Any]]:
+    """Every row of each store table the database has (a later revision adds some)."""
     with engine.connect() as conn:
-        return {t.name: conn.execute(sa.select(t)).all() for t in store_metadata.sorted_tables}
+        present = set(sa.inspect(conn).get_table_names())
+        return {
+            t.name: conn.execute(sa.select(t)).all()
+            for t in store_metadata.sorted_tables
+            if t.name in present
+        }
 
 
 def test_a_nodes_database_holds_no_central_table(tmp_path: Path) -> None:
@@ -51,7 +57,7 @@ def test_a_node_of_an_earlier_release_opens_with_the_stores_tables_and_its_data(
         write_something(client)  # a clerk with a password: staff, credentials, events
     engine = make_engine(db_path(d))
     downgrade(engine, "store", "0005")  # the file as releases up to 0005 left it
-    assert tables_in(engine) == set(metadata.tables)
+    assert tables_in(engine) == AT_PREVIOUS_RELEASE
     before = every_row(engine)
     engine.dispose()
     assert before["credentials"] and before["staff"] and before["events"]
@@ -59,7 +65,8 @@ def test_a_node_of_an_earlier_release_opens_with_the_stores_tables_and_its_data(
     node = open_store(d)
     try:
         assert tables_in(node.engine) == set(store_metadata.tables)
-        assert every_row(node.engine) == before
+        after = every_row(node.engine)
+        assert {name: after[name] for name in before} == before
     finally:
         node.engine.dispose()
     with TestClient(app=create_app(d)) as client:

@@ -1,31 +1,16 @@
-"""sync conflicts: HQ events a store refused after merge, for review on the node and at HQ
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-03 19:55:13.469120
-
-An HQ event that the store's own history makes illegal (a role change for a member the hall
-manager deactivated, a user name the store already gave to its own staff, …) is kept in
-``hq_log`` unapplied and recorded as a ``sync.conflict_recorded`` event; ``sync_conflicts`` is
-its projection, on the store node and on central alike. New table only: nothing to migrate.
-"""
+"""The ``sync_conflicts`` table as its first revision made it, shared by the first revision of
+it in each app's history (``store_0007``, ``central_0007``): it is a projection of store events,
+held by the store node and by central alike."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 from schema.tables.base import UTCDateTime
 
-revision: str = "0006"
-down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-
-def upgrade() -> None:
+def create() -> None:
     op.create_table(
         "sync_conflicts",
         sa.Column("store_id", sa.String(length=16), nullable=False),
@@ -71,7 +56,7 @@ def upgrade() -> None:
         )
 
 
-def downgrade() -> None:
+def drop() -> None:
     with op.batch_alter_table("sync_conflicts", schema=None) as batch_op:
         batch_op.drop_index("ix_sync_conflicts_status")
         batch_op.drop_index("ix_sync_conflicts_conflict_id")
