@@ -128,9 +128,15 @@ def key_of(table: sa.Table, row: Row) -> tuple[Any, ...]:
 
 
 def check_columns(table: sa.Table, names: Any) -> None:
-    unknown = [n for n in names if n not in table.c]
-    if unknown:
+    known = column_names(table)
+    if not known.issuperset(names):
+        unknown = [n for n in names if n not in known]
         raise ValueError(f"{table.name} has no column {', '.join(map(repr, unknown))}")
+
+
+@functools.cache
+def column_names(table: sa.Table) -> frozenset[str]:
+    return frozenset(c.name for c in table.c)
 
 
 @functools.cache

@@ -31,6 +31,7 @@ find the event at fault.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -392,13 +393,11 @@ class BatchRows:
     def _set_value(self, table: sa.Table, entry: _Entry, row: dict[str, Any]) -> None:
         check_columns(table, row)
         values, exact = as_read(table, row)
-        full: dict[str, Any] = {}
-        for column in table.c:
-            if column.name in values:
-                full[column.name] = values[column.name]
-            else:  # left out: NULL, unless the column has a default this cannot work out
-                full[column.name] = None
-                exact = exact and column.default is None and column.server_default is None
+        full: dict[str, Any] = dict.fromkeys(_columns(table))
+        full.update(values)
+        if exact and len(values) < len(full):
+            # A column left out is NULL, unless it has a default this cannot work out.
+            exact = not any(name not in values for name in _defaulted(table))
         entry.value = full
         entry.exact = exact
 
@@ -408,6 +407,17 @@ class BatchRows:
         sets, exact = as_read(table, sets)
         _apply(entry.value, sets, incs)
         entry.exact = entry.exact and exact and as_read(table, incs)[1]
+
+
+@functools.cache
+def _columns(table: sa.Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.c)
+
+
+@functools.cache
+def _defaulted(table: sa.Table) -> tuple[str, ...]:
+    """The columns with a default (Python or server side)."""
+    return tuple(c.name for c in table.c if c.default is not None or c.server_default is not None)
 
 
 def _keys_in(table: sa.Table, keys: list[Key]) -> Any:
