@@ -1,12 +1,12 @@
 """Central's side of the sync websocket: Litestar glue around ``sync.server.ServerSession``.
 
-The route authenticates the upgrade (``Authorization: Bearer <credential>``), then runs one
-session per connection: a reader feeds each message to the session, a worker carries out what
-it asks for through the ``sync.ports.SyncStorage`` port and sends the frames it returns, a
-poller looks for new HQ events whenever the replica's ``Wakeup`` fires (a publish here, or a
-PostgreSQL NOTIFY from any replica) and every ``hq_poll`` seconds in case one was lost. The
-credential is checked again whenever the store's ``Wakeup`` in ``store_changes`` fires and
-before every HQ batch: a revoked store is closed as ``Unauthorized`` and gets nothing more.
+The route authenticates the upgrade (``sync.upgrade`` decides what is refused and how), then
+runs one session per connection: a reader feeds each message to the session, a worker carries
+out what it asks for through the ``sync.ports.SyncStorage`` port and sends the frames it
+returns, a poller tells it of new HQ events whenever the replica's ``Wakeup`` fires (a publish
+here, or a PostgreSQL NOTIFY from any replica) and every ``hq_poll`` seconds in case one was
+lost. The credential is checked again whenever the store's ``Wakeup`` in ``store_changes``
+fires and before every HQ batch: a revoked store gets nothing more (``ServerSession.revoked``).
 What ends a connection is the session's decision; anything else that fails while storing
 closes this one connection as ``Unavailable`` (the store retries later).
 """
@@ -17,24 +17,22 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from http import HTTPStatus
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.handlers import WebsocketRouteHandler
-from litestar.types import WebSocketResponseBodyEvent, WebSocketResponseStartEvent
 
-from schema.api.common import PROBLEM_JSON, PROBLEM_TYPE_BASE, Problem
+from schema.api.common import PROBLEM_JSON
 from schema.events import SCHEMA_VERSION
-from sync.errors import SyncError, Unauthorized, Unavailable
+from sync.errors import SyncError, Unavailable, close_reason
 from sync.frames import MAX_FRAME, encode
 from sync.ports import Authenticate, SyncStorage
 from sync.protocol import SYNC_PATH
 from sync.server import ServerSession
+from sync.upgrade import CANNOT_CHECK, UNKNOWN_CREDENTIAL, Refusal, bearer
 from sync.wakeup import StoreWakeups, Wakeup
 
 log = logging.getLogger(__name__)
@@ -63,26 +61,22 @@ def sync_route(
 
     @websocket(path, opt={"exclude_from_auth": True})
     async def sync_socket(socket: WebSocket[Any, Any, Any]) -> None:
-        scheme, _, credential = socket.headers.get("authorization", "").partition(" ")
+        credential = bearer(socket.headers.get("authorization", ""))
         try:
-            store_id = (
-                await authenticate(credential.strip()) if scheme.lower() == "bearer" else None
-            )
+            store_id = await authenticate(credential) if credential is not None else None
         except Exception:
             log.exception("sync: authenticating a store failed")
-            await _refuse(socket, 503, Unavailable("central cannot check credentials now"))
-            return
-        if store_id is None:
-            await _refuse(socket, 401, Unauthorized("unknown or revoked store credential"))
-            return
+            return await _refuse(socket, CANNOT_CHECK)
+        if credential is None or store_id is None:
+            return await _refuse(socket, UNKNOWN_CREDENTIAL)
         await socket.accept()
         if connections is not None:
             connections(store_id, 1)
         try:
             session = ServerSession(store_id, schema=schema, max_frame=max_frame)
             with changes.watch(store_id) as changed:
-                check = _Check(authenticate, credential.strip(), changed)
-                await _Connection(socket, session, storage, hq_poll, hq_wakeup, check).serve()
+                link = _Connection(socket, session, storage, authenticate, credential)
+                await link.serve(hq_poll, hq_wakeup, changed)
         finally:
             if connections is not None:
                 connections(store_id, -1)
@@ -90,53 +84,22 @@ def sync_route(
     return sync_socket
 
 
-async def _refuse(socket: WebSocket[Any, Any, Any], status: int, error: SyncError) -> None:
-    """Refuse the upgrade: an HTTP status with problem details, as every REST error of central,
-    where the server supports it; else a close code."""
+async def _refuse(socket: WebSocket[Any, Any, Any], refusal: Refusal) -> None:
+    """Refuse the upgrade: an HTTP status with problem details where the server supports it;
+    else a close code."""
     await socket.receive()  # websocket.connect
-    if DENIAL in (socket.scope.get("extensions") or {}):
-        start: WebSocketResponseStartEvent = {
-            "type": "websocket.http.response.start",
-            "status": status,
-            "headers": [(b"content-type", PROBLEM_JSON.encode())],
-        }
-        problem = Problem(
-            type=PROBLEM_TYPE_BASE + error.code,
-            title=HTTPStatus(status).phrase,
-            status=status,
-            detail=error.message,
-            code=error.code,
-            retryable=error.retryable,
-            instance=socket.url.path,
-        )
-        body: WebSocketResponseBodyEvent = {
-            "type": "websocket.http.response.body",
-            "body": msgspec.json.encode(problem),
-            "more_body": False,
-        }
-        await socket.send(start)
-        await socket.send(body)
-    else:
-        await socket.close(code=error.close_code, reason=_reason(error.message))
+    error = refusal.error
+    if DENIAL not in (socket.scope.get("extensions") or {}):
+        return await socket.close(code=error.close_code, reason=close_reason(error.message))
+    headers = [(b"content-type", PROBLEM_JSON.encode())]
+    await socket.send(
+        {"type": "websocket.http.response.start", "status": refusal.status, "headers": headers}
+    )
+    body = refusal.problem(socket.url.path)
+    await socket.send({"type": "websocket.http.response.body", "body": body, "more_body": False})
 
 
-def _reason(message: str) -> str:
-    return message.encode()[:120].decode(errors="ignore")
-
-
-@dataclass(frozen=True)
-class _Check:
-    """How a connection checks that its credential still holds: ``authenticate`` once more,
-    whenever the store's wake-up ``changed`` fires and before each HQ batch."""
-
-    authenticate: Authenticate
-    credential: str
-    changed: Wakeup
-
-    async def holds(self, store_id: str) -> bool:
-        return await self.authenticate(self.credential) == store_id
-
-
+@dataclass
 class _Connection:
     """One store's websocket: a reader, an HQ poller and a credential re-check feeding one
     session, and a worker carrying out what the session asks for.
@@ -147,40 +110,32 @@ class _Connection:
     ingest's worth of events waits to be stored (then the reader waits: the socket's buffers
     push back on the store)."""
 
-    def __init__(
-        self,
-        socket: WebSocket[Any, Any, Any],
-        session: ServerSession,
-        storage: SyncStorage,
-        hq_poll: float,
-        wakeup: Wakeup,
-        check: _Check,
-    ) -> None:
-        self.socket, self.session, self.storage = socket, session, storage
-        self.hq_poll, self.wakeup, self.check = hq_poll, wakeup, check
-        self.work = Wakeup()
-        """Fired when the session may have something for the worker to do."""
-        self.worked = Wakeup()
-        """Fired when the worker has done what the session asked."""
-        self.saved_hq: int | None = None
+    socket: WebSocket[Any, Any, Any]
+    session: ServerSession
+    storage: SyncStorage
+    authenticate: Authenticate
+    credential: str
+    work: Wakeup = field(default_factory=Wakeup)
+    """Fired when the session may have something for the worker to do."""
+    worked: Wakeup = field(default_factory=Wakeup)
+    """Fired when the worker has done what the session asked."""
 
-    async def serve(self) -> None:
+    async def holds(self) -> bool:
+        """Whether the credential still names this store."""
+        return await self.authenticate(self.credential) == self.session.store_id
+
+    async def serve(self, hq_poll: float, hq_wakeup: Wakeup, changed: Wakeup) -> None:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._poll)
             tg.start_soon(self._read)
-            tg.start_soon(self._recheck)
+            tg.start_soon(self._poll, hq_wakeup, hq_poll)
+            tg.start_soon(self._recheck, changed)
             await self._work()
             tg.cancel_scope.cancel()  # the reader, the poller and the re-check, waiting
-        error = self.session.close_with
-        if error is not None:
-            log.info(
-                "sync: closing store %s: %s %s", self.session.store_id, error.code, error.message
-            )
+        if (error := self.session.close_with) is not None:
+            log.info("sync: closing store %s: %s %s", self.session.store_id, error.code, error)
+        code, reason = self.session.close_frame()
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):  # already gone
-            await self.socket.close(
-                code=error.close_code if error else 1000,
-                reason=_reason(error.message) if error else "",
-            )
+            await self.socket.close(code=code, reason=reason)
 
     async def _read(self) -> None:
         s = self.session
@@ -200,34 +155,31 @@ class _Connection:
                 s.receive_disconnect()
             self.work.fire()
 
-    async def _poll(self) -> None:
-        seen = self.wakeup.generation
+    async def _poll(self, hq_wakeup: Wakeup, every: float) -> None:
+        seen = hq_wakeup.generation
         while True:
-            seen = await self.wakeup.wait(seen, self.hq_poll)
+            seen = await hq_wakeup.wait(seen, every)
             self.session.hq_available()
             self.work.fire()
 
-    async def _recheck(self) -> None:
+    async def _recheck(self, changed: Wakeup) -> None:
         """Whenever the store's wake-up fires, check the credential again; a revoked or
         replaced one closes the connection at once."""
-        seen = self.check.changed.generation
+        seen = changed.generation
         while True:
-            seen = await self.check.changed.wait(seen, math.inf)
+            seen = await changed.wait(seen, math.inf)
             try:
                 # Shielded: a query cancelled half-way (the connection ending meanwhile) would
                 # leave its database connection unreturned.
                 with anyio.CancelScope(shield=True):
-                    if await self.check.holds(self.session.store_id):
+                    if await self.holds():
                         continue
             except Exception:
                 # The check before each HQ batch still keeps the store from getting anything.
                 log.exception("sync: checking store %s's credential failed", self.session.store_id)
                 continue
-            self.session.fail(self._revoked())
+            self.session.revoked()
             self.work.fire()
-
-    def _revoked(self) -> Unauthorized:
-        return Unauthorized(f"store {self.session.store_id}'s credential was revoked or replaced")
 
     async def _work(self) -> None:
         """Carry out what the session asks for whenever it may ask for something, until it is
@@ -246,26 +198,22 @@ class _Connection:
             while s.state != "closed":
                 if s.wants_state():
                     high_water, hq_acked, _region = await self.storage.load_state(store_id)
-                    s.state_loaded(high_water)
-                    self.saved_hq = hq_acked
+                    s.state_loaded(high_water, hq_acked)
                     if s.hello is not None:
                         await self.storage.touch(store_id, s.hello.local_seq)
                     continue
-                if self.saved_hq is not None and s.hq_acked != self.saved_hq:
-                    await self.storage.save_hq_acked(store_id, s.hq_acked)
-                    self.saved_hq = s.hq_acked
-                request = s.ingest_request()
-                if request is not None:
+                if (hq_ack := s.hq_ack_to_save()) is not None:
+                    await self.storage.save_hq_acked(store_id, hq_ack)
+                    s.hq_ack_saved(hq_ack)
+                if (request := s.ingest_request()) is not None:
                     await self._flush()  # earlier acks go out before a long ingest
                     if s.state == "closed":  # the flush found the credential revoked
                         break
                     s.ingested(*await self.storage.ingest(request))
-                    continue
-                hq = s.hq_request()
-                if hq is not None:
+                elif (hq := s.hq_request()) is not None:
                     s.hq_loaded(*await self.storage.load_hq(hq.store_id, hq.after, hq.limit))
-                    continue
-                break
+                else:
+                    break
         except SyncError as exc:
             s.fail(exc)
         except Exception:
@@ -279,8 +227,8 @@ class _Connection:
         s = self.session
         if s.sends_hq:
             try:
-                if not await self.check.holds(s.store_id):
-                    s.withhold_hq(self._revoked())
+                if not await self.holds():
+                    s.revoked()
             except Exception:
                 log.exception("sync: checking store %s's credential failed", s.store_id)
                 s.withhold_hq(Unavailable("central cannot check credentials now; reconnect later"))

@@ -14,6 +14,7 @@ peer should reconnect and try again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 
@@ -88,3 +89,28 @@ def from_wire(code: str, message: str, retryable: bool) -> SyncError:
     if cls is None or cls.retryable != retryable:
         cls = Unavailable if retryable else SyncError
     return cls(f"central: {message} ({code})")
+
+
+def from_close(closes: Iterable[tuple[int, str]]) -> SyncError | None:
+    """The error the first of these ``(close code, reason)`` that is one of ours stands for (a
+    connection's received close, then the one it sent), if any."""
+    for code, reason in closes:
+        if code in BY_CLOSE:
+            return BY_CLOSE[code](f"connection closed: {code} {reason}".strip())
+    return None
+
+
+def from_refusal(status: int) -> SyncError:
+    """The error an HTTP status refusing the websocket upgrade stands for: a refused credential
+    is ``Unauthorized``, another client error will not go away by retrying, and the rest (a
+    timeout, throttling, a server error) may."""
+    if status in (401, 403):
+        return Unauthorized(f"central refused the store credential (HTTP {status})")
+    if 400 <= status < 500 and status not in (408, 429):
+        return SyncError(f"central refused the sync connection (HTTP {status})")
+    return Disconnected(f"central is not accepting connections (HTTP {status})")
+
+
+def close_reason(message: str) -> str:
+    """``message`` cut to fit a websocket close frame (123 bytes of UTF-8), whole characters."""
+    return message.encode()[:120].decode(errors="ignore")

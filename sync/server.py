@@ -34,8 +34,10 @@ from sync.errors import (
     FrameTooLarge,
     ProtocolViolation,
     SyncError,
+    Unauthorized,
     VersionUnsupported,
     WrongStore,
+    close_reason,
 )
 from sync.frames import (
     MAX_FRAME,
@@ -124,6 +126,7 @@ class ServerSession:
         """Highest contiguous seq of this store durably held by central."""
         self.hq_acked = 0
         """HQ cursor the store confirmed applied."""
+        self._hq_ack_saved: int | None = None  # the HQ ack central has saved, once known
         self._expected = 1  # next seq accepted into the pending run
         self._pending: list[msgspec.Raw] = []
         self._pending_first = 0
@@ -225,11 +228,14 @@ class ServerSession:
         self._pending.extend(fresh)
         self._expected = last + 1
 
-    def state_loaded(self, high_water: int) -> None:
-        """The adapter read the store's high-water mark: the session can welcome it."""
+    def state_loaded(self, high_water: int, hq_acked: int | None = None) -> None:
+        """The adapter read the store's high-water mark (and the HQ cursor central has saved
+        as acknowledged by it, if the adapter saves it: see ``hq_ack_to_save``): the session
+        can welcome it."""
         if self.state != "loading":
             return
         self.high_water = high_water
+        self._hq_ack_saved = hq_acked
         self._expected = high_water + 1
         self.state = "ready"
         self._out.append(
@@ -297,6 +303,17 @@ class ServerSession:
         self._out = [f for f in self._out if not isinstance(f, HqBatch)]
         self.fail(exc)
 
+    def revoked(self) -> None:
+        """The store's credential no longer holds (revoked or replaced): it gets nothing more
+        from HQ and the connection closes as ``Unauthorized``."""
+        self.withhold_hq(
+            Unauthorized(f"store {self.store_id}'s credential was revoked or replaced")
+        )
+
+    def hq_ack_saved(self, cursor: int) -> None:
+        """The adapter saved ``cursor`` as the HQ cursor the store acknowledged."""
+        self._hq_ack_saved = cursor
+
     def receive_disconnect(self) -> None:
         self.state = "closed"
 
@@ -316,6 +333,19 @@ class ServerSession:
         """True from hello until ``state_loaded``: load the store's high-water mark (once; the
         adapter remembers it started the load)."""
         return self.state == "loading"
+
+    def close_frame(self) -> tuple[int, str]:
+        """The websocket close code and reason to end the connection with, once closed: the
+        error's (``close_with``), else a normal close."""
+        error = self.close_with
+        return (1000, "") if error is None else (error.close_code, close_reason(error.message))
+
+    def hq_ack_to_save(self) -> int | None:
+        """The HQ cursor to save as acknowledged by the store (then report ``hq_ack_saved``),
+        when it differs from the one saved: from its hello or an ``HqAck``. None until
+        ``state_loaded`` said what central has saved."""
+        saved = self._hq_ack_saved
+        return None if saved is None or self.hq_acked == saved else self.hq_acked
 
     @property
     def backlog(self) -> int:

@@ -53,7 +53,8 @@ def client_main(job_path: str) -> None:
 
     import sync.store_ws as store_ws
     from sync.ports import Ports
-    from sync.store_ws import SyncOptions, run_once
+    from sync.progress import SyncOptions
+    from sync.store_ws import run_once
 
     job = msgspec.msgpack.decode(Path(job_path).read_bytes())
     stores = [

@@ -40,14 +40,8 @@ from server.store.db import Reader
 from server.store.writer import Writer
 from sync.frames import HqItem
 from sync.ports import Ports
-from sync.store_ws import (
-    LinkState,
-    OnProgress,
-    SyncOptions,
-    SyncResult,
-    run_forever,
-    run_once,
-)
+from sync.progress import LinkState, OnProgress, SyncOptions, SyncResult
+from sync.store_ws import run_forever, run_once
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from server.store.enrollment import init_enrolled
 from server.store.node import open_store
 from server.store.sync_service import SyncService, read_enrollment
 from server.store.writer import Writer
-from sync.store_ws import SyncOptions
+from sync.progress import SyncOptions
 from tests.conftest import MANAGER, MANAGER_PASSWORD, login
 from tests.contact import key_dir
 from tests.integration.central.conftest import ADMIN, ADMIN_PASSWORD

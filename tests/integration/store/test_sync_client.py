@@ -66,9 +66,10 @@ from sync.errors import LogBehind, SyncError, Unauthorized, Unavailable
 from sync.frames import Hello, HqItem, Push, decode_client_frame
 from sync.frames import encode as encode_frame
 from sync.ports import Ports
+from sync.progress import SyncOptions
 from sync.schedule import Backoff
 from sync.server import IngestRequest, ServerSession
-from sync.store_ws import SyncOptions, run_forever, run_once
+from sync.store_ws import run_forever, run_once
 from tests.conftest import MANAGER, MANAGER_PASSWORD, STORE_ID, Harness, login
 from tests.contact import CONTACT_KEY
 

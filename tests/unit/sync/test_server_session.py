@@ -537,3 +537,55 @@ def test_hq_loaded_after_close_sends_nothing() -> None:
     s.receive_disconnect()
     s.hq_loaded([item(1)], 1)
     assert s.frames_to_send() == []
+
+
+def test_the_hq_ack_of_the_hello_is_saved_when_it_differs_from_centrals() -> None:
+    s = session()
+    s.receive_frame(hello(hq_cursor=4))
+    assert s.hq_ack_to_save() is None  # nothing to compare with before the state is loaded
+    s.state_loaded(0, hq_acked=2)
+    assert s.hq_ack_to_save() == 4
+    s.hq_ack_saved(4)
+    assert s.hq_ack_to_save() is None
+
+
+def test_an_hq_ack_is_saved_once() -> None:
+    s = session()
+    s.receive_frame(hello(hq_cursor=0))
+    s.state_loaded(0, hq_acked=0)
+    s.frames_to_send()
+    assert s.hq_ack_to_save() is None
+    assert s.hq_request() == HqRequest("S001", 0, s.hq_batch)
+    s.hq_loaded([item(1), item(2)], 2)
+    s.receive_frame(HqAck(cursor=2))
+    assert s.hq_ack_to_save() == 2
+    s.hq_ack_saved(2)
+    assert s.hq_ack_to_save() is None
+
+
+def test_without_the_saved_hq_ack_nothing_is_asked_to_be_saved() -> None:
+    s = ready(hq_cursor=3)
+    assert s.hq_ack_to_save() is None
+
+
+def test_a_revoked_store_gets_no_more_hq_batches_and_is_closed_unauthorized() -> None:
+    s = ready()
+    assert s.hq_request() is not None
+    s.hq_loaded([item(1)], 1)
+    assert s.sends_hq
+    s.revoked()
+    frames = s.frames_to_send()
+    assert not any(isinstance(f, HqBatch) for f in frames)
+    assert frames[-1] == Error(
+        code="unauthorized",
+        message="store S001's credential was revoked or replaced",
+        retryable=False,
+    )
+    assert s.state == "closed" and isinstance(s.close_with, Unauthorized)
+    assert s.close_frame() == (4001, "store S001's credential was revoked or replaced")
+
+
+def test_a_session_closed_without_an_error_closes_normally() -> None:
+    s = ready()
+    s.receive_disconnect()
+    assert s.close_frame() == (1000, "")
