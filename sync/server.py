@@ -2,10 +2,11 @@
 
 The adapter authenticates the store (its credential names the store), then feeds each
 websocket message in as it came (``receive_data``) and carries out the session's requests:
-load the store's high-water mark, ingest a run of events, load HQ events after a cursor. It
-reports each result back (``state_loaded``, ``ingested``, ``hq_loaded``); the session answers
-with frames. Once ``close_with`` is set, the adapter sends what is left and closes with its
-``close_code``.
+load the store's high-water mark, ingest a run of events, load HQ events after a cursor, save
+the HQ cursor the store acknowledged (``hq_ack_to_save``). It reports each result back
+(``state_loaded``, ``ingested``, ``hq_loaded``, ``hq_ack_saved``) and a credential found
+revoked (``revoked``); the session answers with frames. Once ``close_with`` is set, the adapter
+sends what is left and closes as ``close_frame()`` says.
 
 Which messages end the connection is decided here: a text frame, one over ``max_frame`` bytes
 (``FrameTooLarge``), one that does not decode or comes out of order (``ProtocolViolation``),

@@ -25,7 +25,8 @@ What the adapters must do, as the ``Connection`` here does:
 - hand each message to ``ServerSession.receive_data``/``ClientSession.receive_data`` as it came;
   when a session sets ``close_with``, send its frames and close; when an ``Error`` frame
   arrives, close;
-- persist ``ServerSession.hq_acked`` when a ``Hello`` or an ``HqAck`` arrives;
+- persist ``ServerSession.hq_acked`` when a ``Hello`` or an ``HqAck`` arrives (central's
+  adapter asks ``ServerSession.hq_ack_to_save``);
 - call ``ServerSession.hq_available()`` on every open session when HQ events were added;
 - on the store, finish (or roll back) an HQ apply before saying ``Hello`` again, so a new
   session starts from the durable ``hq_cursor``.
