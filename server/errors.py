@@ -33,7 +33,7 @@
     └── StorageError          503  storage_unavailable the database failed; retry
 
 Domain code raises these; the REST layer turns them into RFC 9457 problem details in one place
-(``server.problems``). A 400 means the request does not fit the API's types (wrong type,
+(``server.web.problems``). A 400 means the request does not fit the API's types (wrong type,
 unknown enum value, missing field: found by the framework); a 422 means it fits but breaks a
 business rule. Both name the offending field. Driver exceptions are translated at the
 boundary, never leaked.

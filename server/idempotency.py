@@ -14,7 +14,7 @@
 Where an answer is kept differs: on a node, a row of ``idempotency_keys`` written in the
 writer's transaction (``server.store.writer``); on central, columns of the row the request
 created (``hq_events``, ``hq_users``). What each operation does with a key is documented by
-``server.api_contract``.
+``server.web.contract``.
 """
 
 from __future__ import annotations

@@ -19,20 +19,10 @@ from litestar import Litestar, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import ClientException
 from litestar.params import JSONBody, QueryParameter
-from litestar.plugins.prometheus import PrometheusConfig
 from litestar.status_codes import HTTP_426_UPGRADE_REQUIRED
 from prometheus_client import REGISTRY, generate_latest
 
 from schema.api.enrollment import ENROLL_PATH, RESTORE_PATH, EnrollIn, EnrollOut
-from server.api_contract import (
-    ContractRequest,
-    contract_plugins,
-    key_not_used,
-    open_with,
-    problems,
-    websocket_upgrade,
-)
-from server.api_docs import docs_assets, docs_config
 from server.central import db, enrollment, metrics
 from server.central.context import Central, central
 from server.central.hq import api as hq_api
@@ -42,10 +32,15 @@ from server.central.node import CentralSecrets
 from server.central.restore import MAX_PAGE, restore_page
 from server.central.storage import CentralStorage
 from server.errors import Unauthorized
-from server.inputs import check_request_text
-from server.logins import LoginGate
-from server.metrics_access import SCRAPER, check_token, scraper_guard
-from server.problems import EXCEPTION_HANDLERS
+from server.web.app import hallsync_app
+from server.web.contract import (
+    key_not_used,
+    open_with,
+    problems,
+    websocket_upgrade,
+)
+from server.web.logins import LoginGate
+from server.web.metrics_access import SCRAPER, check_token, scraper_guard
 from sync.central_ws import sync_route
 from sync.protocol import PROTOCOL, SYNC_PATH
 
@@ -67,12 +62,6 @@ STORE_CREDENTIAL = (
     "No staff login: the store's sync credential from enrollment, as "
     "`Authorization: Bearer <credential>`."
 )
-
-
-@get("/health", tags=["ops"], sync_to_thread=False)
-def health() -> dict[str, str]:
-    """Liveness: the process answers."""
-    return {"status": "ok"}
 
 
 @get("/ready", tags=["ops"])
@@ -194,7 +183,7 @@ def create_app(
     """Central over the initialised database at ``url`` (``node.read_secrets`` gives
     ``secrets``). ``clock`` is the wall clock (tests pass a fixed one). ``logins`` throttles
     and checks HQ logins (default: the socket peer is the client, the process-wide pool).
-    ``metrics_token`` guards ``/metrics`` (``server.metrics_access``)."""
+    ``metrics_token`` guards ``/metrics`` (``server.web.metrics_access``)."""
     token = check_token(metrics_token)
     state = Central(url=url, secrets=secrets, clock=clock, logins=logins or LoginGate())
     notifier = state.hq_notifier
@@ -228,9 +217,8 @@ def create_app(
         wakeup=notifier.wakeup,
         store_changes=notifier.stores,
     )
-    app = Litestar(
+    app = hallsync_app(
         route_handlers=[
-            health,
             ready,
             prometheus,
             enroll,
@@ -241,23 +229,13 @@ def create_app(
             *publish_api.ROUTES,
             *users_api.ROUTES,
             *conflicts_api.ROUTES,
-            *docs_assets(),
         ],
-        on_app_init=[jwt_auth.on_app_init],
-        plugins=contract_plugins(PUBLIC_PATHS),
-        lifespan=[lifespan],
-        exception_handlers=EXCEPTION_HANDLERS,
-        request_class=ContractRequest,
-        before_request=check_request_text,
-        middleware=[PrometheusConfig(app_name="hallsync_central", group_path=True).middleware],
-        openapi_config=docs_config(
-            title="hallsync central",
-            description="Central server of a hall chain: store enrollment, sync, restore, HQ API.",
-        ),
-        debug=False,
-        # The process's logging is the command's (server.logs); Litestar's default would add
-        # its own handler and format to the root logger.
-        logging_config=None,
+        jwt_auth=jwt_auth,
+        public_paths=PUBLIC_PATHS,
+        lifespan=lifespan,
+        metrics_name="hallsync_central",
+        title="hallsync central",
+        description="Central server of a hall chain: store enrollment, sync, restore, HQ API.",
     )
     app.state.central = state
     app.state.metrics_token = token

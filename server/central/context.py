@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.central.hq.notify import HqNotifier
 from server.central.node import CentralSecrets
 from server.errors import StorageError
-from server.logins import LoginGate
+from server.web.logins import LoginGate
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Central:
     secrets: CentralSecrets
     clock: Callable[[], datetime]
     logins: LoginGate = field(default_factory=LoginGate)
-    """Throttles and checks HQ logins (this replica's tallies; see ``server.logins``)."""
+    """Throttles and checks HQ logins (this replica's tallies; see ``server.web.logins``)."""
     hq_notifier: HqNotifier = field(default_factory=HqNotifier)
     """Wakes this replica's sync connections when HQ publishes (see ``hq.notify``)."""
     _engine: AsyncEngine | None = None

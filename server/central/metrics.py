@@ -3,7 +3,7 @@
 Counters and the connection gauge are per replica (Prometheus sums them). Per-store figures
 (sync lag, quarantined events) come from the database at scrape time, so every replica reports
 the same truth however the stores are spread over replicas; they are served only to a scraper
-holding the metrics token (``server.metrics_access``).
+holding the metrics token (``server.web.metrics_access``).
 """
 
 from __future__ import annotations

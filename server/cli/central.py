@@ -122,8 +122,8 @@ def central_serve(
     from server.central.node import read_secrets
     from server.datadir_lock import lock_data_dir
     from server.gc_tuning import tune_for_serving
-    from server.logins import LoginGate
     from server.serving import serve
+    from server.web.logins import LoginGate
     from sync.frames import MAX_FRAME
 
     start_logging(log_level, log_format)

@@ -390,9 +390,9 @@ def store_serve(
 ) -> None:
     """Serve the tablet API of the store node in DATA_DIR."""
     from server.gc_tuning import tune_for_serving
-    from server.logins import LoginGate
     from server.serving import serve
     from server.store.app import create_app
+    from server.web.logins import LoginGate
 
     start_logging(log_level, log_format)
     settings = StoreNodeSettings.from_env(data_dir=data_dir, host=host, port=port)

@@ -13,25 +13,13 @@ from typing import Any, ClassVar
 from litestar import Litestar, get
 from litestar.di import Provide
 from litestar.enums import ScopeType
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
+from litestar.plugins.prometheus import PrometheusMiddleware
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from server.api_contract import (
-    ContractRequest,
-    contract_plugins,
-    key_replays,
-    open_with,
-    problems,
-)
-from server.api_docs import docs_assets, docs_config
 from server.errors import StorageError
 from server.idempotency import KEY_TTL
-from server.inputs import check_request_text
-from server.logins import LoginGate
-from server.metrics_access import SCRAPER, check_token, scraper_guard
-from server.problems import EXCEPTION_HANDLERS
 from server.settings import SyncSettings
 from server.store.api import complaints, inventory, kpis, ops, queue, shifts, store, sync
 from server.store.api.common import Node, provide_paging
@@ -41,17 +29,19 @@ from server.store.db import Reader
 from server.store.node import open_store
 from server.store.sync_service import SyncService, read_enrollment
 from server.store.writer import Writer
+from server.web.app import hallsync_app
+from server.web.contract import (
+    key_replays,
+    open_with,
+    problems,
+)
+from server.web.logins import LoginGate
+from server.web.metrics_access import SCRAPER, check_token, scraper_guard
 
 log = logging.getLogger(__name__)
 
 ROUTE_MODULES = (store, queue, inventory, shifts, complaints, ops, kpis, sync)
 PUBLIC_PATHS = ["^/schema", "^/health", "^/ready", "^/metrics", "^/api/v1/auth/login"]
-
-
-@get("/health", tags=["ops"], sync_to_thread=False)
-def health() -> dict[str, str]:
-    """Liveness: the process answers."""
-    return {"status": "ok"}
 
 
 @get(
@@ -65,7 +55,7 @@ def health() -> dict[str, str]:
 )
 def metrics() -> bytes:
     """Prometheus metrics: request counts and latencies (the text exposition format); only for
-    the holder of the metrics token when one is configured (``server.metrics_access``)."""
+    the holder of the metrics token when one is configured (``server.web.metrics_access``)."""
     return generate_latest(REGISTRY)
 
 
@@ -185,15 +175,19 @@ def create_app(
         await node.reader.run(lambda c: c.exec_driver_sql("SELECT 1").scalar())
         return {"status": "ready", "store_id": store_id}
 
-    route_handlers: list[Any] = [health, ready, metrics, *docs_assets()]
+    route_handlers: list[Any] = [ready, metrics]
     for module in ROUTE_MODULES:
         route_handlers.extend(module.ROUTES)
 
-    app = Litestar(
+    app = hallsync_app(
         route_handlers=route_handlers,
-        on_app_init=[jwt_auth.on_app_init],
-        plugins=contract_plugins(PUBLIC_PATHS),
-        lifespan=[lifespan],
+        jwt_auth=jwt_auth,
+        public_paths=PUBLIC_PATHS,
+        lifespan=lifespan,
+        metrics_name="hallsync_store",
+        metrics_middleware=RequestMetrics,
+        title="hallsync store node",
+        description="Tablet API of a hall's store node (营业厅门店节点).",
         dependencies={"paging": Provide(provide_paging, sync_to_thread=False)},
         # Every write goes through ``submit``, which keeps each key's first answer; the few
         # that do not say what they do instead.
@@ -201,22 +195,6 @@ def create_app(
             "the first attempt's answer, its status and body, and nothing is recorded twice "
             f"(keys are kept {KEY_TTL.days} days, per staff user)"
         ),
-        exception_handlers=EXCEPTION_HANDLERS,
-        request_class=ContractRequest,
-        before_request=check_request_text,
-        middleware=[
-            PrometheusConfig(
-                app_name="hallsync_store", group_path=True, middleware_class=RequestMetrics
-            ).middleware
-        ],
-        openapi_config=docs_config(
-            title="hallsync store node",
-            description="Tablet API of a hall's store node (营业厅门店节点).",
-        ),
-        debug=False,
-        # The process's logging is the command's (server.logs); Litestar's default would add
-        # its own handler and format to the root logger.
-        logging_config=None,
     )
     app.state.node = node
     app.state.jwt_auth = jwt_auth

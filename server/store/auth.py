@@ -31,8 +31,8 @@ from schema.events.store import (
 )
 from schema.tables.core import credentials, staff
 from server.errors import Forbidden
-from server.guards import RoleGuard
 from server.tokens import IssuedToken, issued_before
+from server.web.guards import RoleGuard, bearer_auth
 
 TOKEN_TTL = timedelta(hours=12)
 """A token lasts a working day (8:00–20:30 with margin); staff log in once per shift."""
@@ -167,11 +167,11 @@ def make_jwt_auth(
             return None
         return user if user is not None and roster.admits(user, token) else None
 
-    return JWTAuth[StaffUser, StaffToken](
-        retrieve_user_handler=retrieve,
-        token_secret=secret,
+    return bearer_auth(
+        retrieve,
+        secret=secret,
         token_cls=StaffToken,
-        default_token_expiration=TOKEN_TTL,
+        ttl=TOKEN_TTL,
         exclude=exclude,
         description="Staff bearer token from POST /api/v1/auth/login",
     )

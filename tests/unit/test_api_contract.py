@@ -11,8 +11,8 @@ from litestar import Litestar, get, post
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.testing import TestClient
 
-from server.api_contract import contract_plugins, key_not_used, key_replays
-from server.guards import RoleGuard
+from server.web.contract import contract_plugins, key_not_used, key_replays
+from server.web.guards import RoleGuard
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,7 @@ def test_a_forbidden_import_is_caught(module: str, source: str) -> None:
 @pytest.mark.parametrize(
     ("module", "source"),
     [
-        ("server.central.oops", "from server.logins import LoginGate\n"),
+        ("server.central.oops", "from server.web.logins import LoginGate\n"),
         ("server.cli.oops", "from server.store import db\nfrom server.central import db\n"),
         ("sync.store_ws", "import websockets\nfrom sync.client import ClientSession\n"),
         ("sync.oops", "from sync.frames import Push\nfrom schema.events import Event\n"),

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from server.errors import TooManyAttempts
-from server.logins import LoginAttempt, LoginLimits, LoginThrottle, client_address, parse_proxies
+from server.web.logins import (
+    LoginAttempt,
+    LoginLimits,
+    LoginThrottle,
+    client_address,
+    parse_proxies,
+)
 
 
 class Clock:

@@ -27,7 +27,6 @@ from schema.api.hq_stores import (
 from schema.api.hq_users import HqLoginIn, HqLoginOut
 from schema.api.kpis import StoreKpisOut
 from schema.tables.sync import central_quarantine, central_stores
-from server.api_contract import key_not_used, problems
 from server.central import db, enrollment, metrics
 from server.central.context import central
 from server.central.fold import quarantine
@@ -35,7 +34,8 @@ from server.central.hq.auth import ADMIN, ANY_HQ_ROLE, TOKEN_TTL, HqUser, find_l
 from server.domain.kpis import store_kpis
 from server.domain.paging import MAX_LIMIT, paginate
 from server.errors import Forbidden, NotFound
-from server.logins import LOGIN_RECORDS_NOTHING
+from server.web.contract import key_not_used, problems
+from server.web.logins import LOGIN_RECORDS_NOTHING
 
 HqRequest = Request[HqUser, Any, State]
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]

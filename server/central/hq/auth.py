@@ -25,7 +25,7 @@ from schema.tables.sync import central_stores, hq_users
 from server import tokens
 from server.central import db
 from server.errors import Conflict, Forbidden, PasswordChangeRequired, ValidationFailed
-from server.guards import RoleGuard
+from server.web.guards import RoleGuard, bearer_auth
 
 TOKEN_TTL = timedelta(hours=12)
 ROLES = ("admin", "ops", "analyst", "auditor")
@@ -136,11 +136,11 @@ def make_hq_jwt_auth(
         async with db.read(engine()) as conn:
             return await token_user(conn, token)
 
-    return JWTAuth[HqUser, tokens.IssuedToken](
-        retrieve_user_handler=retrieve,
-        token_secret=secret,
+    return bearer_auth(
+        retrieve,
+        secret=secret,
         token_cls=tokens.IssuedToken,
-        default_token_expiration=TOKEN_TTL,
+        ttl=TOKEN_TTL,
         exclude=exclude,
         description="HQ bearer token from POST /api/v1/hq/auth/login",
     )

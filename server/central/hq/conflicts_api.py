@@ -17,12 +17,12 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from schema.api.common import Page
 from schema.api.conflicts import ConflictResolveIn, ConflictStatus, HqConflictOut
 from schema.events.conflicts import ConflictEntity, ConflictReason
-from server.api_contract import key_not_used
 from server.central import db
 from server.central.context import central
 from server.central.hq import conflicts
 from server.central.hq.api import HqRequest, Limit, Offset
 from server.central.hq.auth import ANY_HQ_ROLE, requires
+from server.web.contract import key_not_used
 
 log = logging.getLogger(__name__)
 

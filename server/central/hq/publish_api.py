@@ -33,7 +33,6 @@ from schema.events import Event
 from schema.events.inventory import ItemDefined, ItemPriceChanged
 from schema.events.store import StaffAdded, StaffDeactivated, StaffRoleChanged, StoreRulesSet
 from server import idempotency
-from server.api_contract import key_replays
 from server.central import db
 from server.central.context import central
 from server.central.hq import checks, publish
@@ -42,6 +41,7 @@ from server.central.hq.api import HqRequest, Limit, Offset
 from server.central.hq.auth import ANY_HQ_ROLE, requires
 from server.central.hq.publish import Addressee
 from server.errors import ValidationFailed
+from server.web.contract import key_replays
 
 log = logging.getLogger(__name__)
 

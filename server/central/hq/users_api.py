@@ -26,7 +26,6 @@ from schema.api.hq_users import (
 )
 from schema.api.store import PasswordChangeIn
 from server import idempotency
-from server.api_contract import key_not_used, key_replays, problems
 from server.central import db
 from server.central.context import central
 from server.central.hq import users
@@ -34,8 +33,9 @@ from server.central.hq.api import HqRequest, Limit, Offset
 from server.central.hq.auth import CHAIN_ADMIN, OWN_ACCOUNT, TOKEN_TTL
 from server.domain.paging import paginate
 from server.errors import Unauthorized, ValidationFailed
-from server.logins import PASSWORD_CHANGED_ONCE
 from server.passwords import hash_password
+from server.web.contract import key_not_used, key_replays, problems
+from server.web.logins import PASSWORD_CHANGED_ONCE
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,6 @@ from schema.api.complaints import (
     RespondIn,
 )
 from schema.events.complaints import Category, Channel, ComplaintStatus, EscalationLevel
-from server.api_contract import key_not_used
 from server.domain import complaints as domain
 from server.domain.calendar import check_date_range
 from server.domain.paging import paginate
@@ -49,6 +48,7 @@ from server.store.api.common import (
     submit,
 )
 from server.store.auth import requires
+from server.web.contract import key_not_used
 
 READERS = requires("greeter", "clerk")
 """Who takes complaints in and looks them up: 前台接待, 业务员 (and the manager)."""

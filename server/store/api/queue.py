@@ -44,7 +44,6 @@ from schema.api.queue import (
     WindowUpdateIn,
 )
 from schema.events.queue import ServiceCategory, WindowKind
-from server.api_contract import key_not_used
 from server.domain import queue as domain
 from server.domain.calendar import store_today
 from server.domain.paging import paginate
@@ -62,6 +61,7 @@ from server.store.api.common import (
 )
 from server.store.auth import ALL_ROLES, requires
 from server.store.board import QueueBoard
+from server.web.contract import key_not_used
 
 MANAGER = requires()
 CLERK = requires("clerk")

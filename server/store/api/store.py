@@ -23,13 +23,11 @@ from schema.api.store import (
     StoreSettingsIn,
 )
 from schema.events.store import Role
-from server.api_contract import key_not_used, problems
 from server.domain import store as domain
 from server.domain.context import Ctx, StoreSettings, load_settings
 from server.domain.paging import paginate
 from server.errors import Unauthorized, ValidationFailed
 from server.idempotency import fingerprint_body
-from server.logins import LOGIN_RECORDS_NOTHING, PASSWORD_CHANGED_ONCE, LoginGate
 from server.passwords import hash_password
 from server.store.api.common import (
     DEVICE_HEADER,
@@ -40,6 +38,8 @@ from server.store.api.common import (
     submit,
 )
 from server.store.auth import ALL_ROLES, TOKEN_TTL, requires
+from server.web.contract import key_not_used, problems
+from server.web.logins import LOGIN_RECORDS_NOTHING, PASSWORD_CHANGED_ONCE, LoginGate
 
 
 async def _hash(request: AnyRequest, password: str) -> str:

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from server.central.app import create_app
 from server.central.node import read_secrets
-from server.logins import LoginGate, LoginThrottle
+from server.web.logins import LoginGate, LoginThrottle
 from tests.contact import key_dir
 from tests.integration.central.conftest import ADMIN, ADMIN_PASSWORD, Clock
 from tests.integration.store.test_login_limits import Clock as Seconds

@@ -15,8 +15,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from server.hashing import HashPool
-from server.logins import LoginGate, LoginThrottle
 from server.store.app import create_app
+from server.web.logins import LoginGate, LoginThrottle
 from tests.conftest import MANAGER, MANAGER_PASSWORD
 
 LOGIN = "/api/v1/auth/login"

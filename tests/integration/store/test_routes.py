@@ -140,7 +140,7 @@ def test_a_write_documented_as_replaying_its_first_answer_goes_through_submit(
 ) -> None:
     """Only ``submit`` keeps a key's first answer: a write that does not go through it must say
     in its documentation that the key is not used there (the app's default says it is)."""
-    from server.api_contract import KeyUse
+    from server.web.contract import KeyUse
 
     writes = [
         h

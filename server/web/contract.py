@@ -4,7 +4,7 @@ the same two plugins (``contract_plugins``).
 
 - A JSON body is read only when it is sent as JSON (``application/json`` or ``…+json``); any
   other content type, or none, is refused with 415 before the body is parsed.
-- A JSON body, once decoded and checked (``server.inputs.CheckedRequest``), is converted
+- A JSON body, once decoded and checked (``server.web.inputs.CheckedRequest``), is converted
   strictly to the handler's type: ``"active": 0`` is not a boolean and ``"5"`` is not an
   integer (Litestar converts bodies leniently, as it must query strings). A wrong type is a 400
   naming the field, like every other mismatch of the API's types.
@@ -13,7 +13,7 @@ the same two plugins (``contract_plugins``).
   each status it must handle; an operation that answers more than its shape implies (a login's
   401 and 429) declares those with ``responses=problems(...)``.
 - Every operation says who may call it: ``x-roles`` lists the roles its ``RoleGuard``s admit
-  (``server.guards``), and its description says so ("Roles: clerk, manager."). An operation
+  (``server.web.guards``), and its description says so ("Roles: clerk, manager."). An operation
   open to no role (a login, ``/health``) has ``x-roles: []`` and says what, if anything, its
   caller shows instead (``opt=open_with(...)``). An app does not start with an operation
   behind its login that no role guard guards.
@@ -61,8 +61,8 @@ from litestar.typing import FieldDefinition
 
 from schema.api.common import PROBLEM_JSON, Problem
 from server import idempotency
-from server.guards import admitted
-from server.inputs import CheckedRequest
+from server.web.guards import admitted
+from server.web.inputs import CheckedRequest
 
 _BODY_TYPE = "hallsync.body_type"
 """Key in a handler's ``opt`` of the type its JSON body is converted to."""
@@ -366,7 +366,7 @@ def _key_parameter(use: KeyUse) -> Parameter:
         param_in=ParamType.HEADER,
         required=False,
         # What ``idempotency.checked_key`` takes; control characters are refused (422) in any
-        # header (``server.inputs``).
+        # header (``server.web.inputs``).
         schema=Schema(
             type=OpenAPIType.STRING,
             min_length=1,

@@ -1,15 +1,47 @@
-"""Route guards that say whom they admit, for the store node and central alike.
+"""Who may call: the bearer-token auth and the route guards that say whom they admit, for the
+store node and central alike.
+
+``bearer_auth`` is the one way both apps check a bearer JWT (HS256 with the app's secret, the
+expiry, then the app's own lookup of the user: the store's roster in memory, central's HQ users
+in its database).
 
 A guard that decides by the caller's role is a ``RoleGuard``: its roles are data, so the API
-documents list them on every operation it guards (``x-roles``, ``server.api_contract``) and
+documents list them on every operation it guards (``x-roles``, ``server.web.contract``) and
 cannot drift from what the guard enforces. Each app subclasses it with its own check
 (``server.store.auth.StaffRoles``, ``server.central.hq.auth.HqRoles``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.security.jwt import JWTAuth, Token
+
+
+def bearer_auth(
+    retrieve: Callable[[Any, ASGIConnection[Any, Any, Any, Any]], Awaitable[Any]],
+    *,
+    secret: str,
+    token_cls: type[Token],
+    ttl: timedelta,
+    exclude: list[str],
+    description: str,
+) -> JWTAuth[Any, Any]:
+    """The bearer-token auth of an app: tokens of ``token_cls`` signed with ``secret``, valid
+    ``ttl``, the user found by ``retrieve`` (None refuses the token); ``exclude`` are the
+    paths left open."""
+    return JWTAuth[Any, Any](
+        retrieve_user_handler=retrieve,
+        token_secret=secret,
+        token_cls=token_cls,
+        default_token_expiration=ttl,
+        exclude=exclude,
+        description=description,
+    )
 
 
 @dataclass(frozen=True)
