@@ -139,6 +139,25 @@ def column_names(table: sa.Table) -> frozenset[str]:
     return frozenset(c.name for c in table.c)
 
 
+def dialect_insert(table: sa.Table, dialect: str) -> Any:
+    """``INSERT`` into ``table`` in ``dialect``'s form, which has ``ON CONFLICT``."""
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](table)
+
+
+def patch_values(table: sa.Table, set_: tuple[str, ...], inc: tuple[str, ...]) -> dict[str, Any]:
+    """``c = :v_c`` for each column set, ``n = n + :i_n`` for each counter added to."""
+    values: dict[str, Any] = {c: sa.bindparam(f"v_{c}", type_=table.c[c].type) for c in set_}
+    values.update({c: table.c[c] + sa.bindparam(f"i_{c}", type_=table.c[c].type) for c in inc})
+    return values
+
+
+def patch_params(set_: Row, inc: Row) -> dict[str, Any]:
+    """The parameters of ``patch_values``."""
+    params = {f"v_{c}": v for c, v in set_.items()}
+    params.update({f"i_{c}": v for c, v in inc.items()})
+    return params
+
+
 @functools.cache
 def upsert_statement(
     table: sa.Table, set_: tuple[str, ...], inc: tuple[str, ...], dialect: str
@@ -146,7 +165,7 @@ def upsert_statement(
     """``INSERT … ON CONFLICT (primary key) DO UPDATE SET c = excluded.c, n = t.n +
     excluded.n`` (``DO NOTHING`` when neither is given), in ``dialect``."""
     check_columns(table, set_ + inc)
-    insert: Any = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](table)
+    insert = dialect_insert(table, dialect)
     if not set_ and not inc:
         return insert.on_conflict_do_nothing(index_elements=list(primary_key(table)))
     values: dict[str, Any] = {c: insert.excluded[c] for c in set_}
@@ -158,19 +177,12 @@ def upsert_statement(
 def update_statement(table: sa.Table, set_: tuple[str, ...], inc: tuple[str, ...]) -> Any:
     """``UPDATE t SET c = :v_c, n = n + :i_n WHERE pk = :k_pk``."""
     check_columns(table, set_ + inc)
-    values: dict[str, Any] = {c: sa.bindparam(f"v_{c}", type_=table.c[c].type) for c in set_}
-    values.update({c: table.c[c] + sa.bindparam(f"i_{c}", type_=table.c[c].type) for c in inc})
-    return table.update().where(*_key_condition(table)).values(values)
+    return table.update().where(*_key_condition(table)).values(patch_values(table, set_, inc))
 
 
 @functools.cache
 def delete_statement(table: sa.Table) -> Any:
     return table.delete().where(*_key_condition(table))
-
-
-@functools.cache
-def get_statement(table: sa.Table) -> Any:
-    return sa.select(table).where(*_key_condition(table))
 
 
 @functools.cache
@@ -191,10 +203,7 @@ def key_params(table: sa.Table, key: Row) -> dict[str, Any]:
 
 
 def update_params(table: sa.Table, key: Row, set_: Row, inc: Row) -> dict[str, Any]:
-    params = key_params(table, key)
-    params.update({f"v_{c}": v for c, v in set_.items()})
-    params.update({f"i_{c}": v for c, v in inc.items()})
-    return params
+    return {**key_params(table, key), **patch_params(set_, inc)}
 
 
 def same_columns(rows: Iterable[Row]) -> list[list[dict[str, Any]]]:
@@ -266,10 +275,8 @@ class ConnectionRows:
         self.conn.execute(delete_statement(table), key_params(table, key))
 
     def get(self, table: sa.Table, key: Row) -> dict[str, Any] | None:
-        if is_primary_key(table, key):
-            statement, params = get_statement(table), key_params(table, key)
-        else:
-            statement = find_statement(table, frozenset(key))
-            params = {f"k_{n}": v for n, v in key.items()}
+        is_primary_key(table, key)  # refuses columns that are no unique key
+        statement = find_statement(table, frozenset(key))
+        params = {f"k_{n}": v for n, v in key.items()}
         found = self.conn.execute(statement, params).mappings().first()
         return None if found is None else dict(found)

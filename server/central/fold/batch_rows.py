@@ -38,7 +38,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
 from server.central.fold.json_rows import NotJson, insert_sql, json_rows, update_sql
 from server.central.fold.read_back import as_read
@@ -46,11 +45,14 @@ from server.domain.rows import (
     Row,
     check_columns,
     delete_statement,
+    dialect_insert,
     find_statement,
     insert_statement,
     is_primary_key,
     key_of,
     key_params,
+    patch_params,
+    patch_values,
     primary_key,
     update_params,
     update_statement,
@@ -272,7 +274,7 @@ class BatchRows:
             if value is UNKNOWN:
                 if entry.insert is not None:
                     shape = (tuple(entry.insert), tuple(entry.sets), tuple(entry.incs))
-                    params = {**entry.insert, **_patch_params(entry.sets, entry.incs)}
+                    params = {**entry.insert, **patch_params(entry.sets, entry.incs)}
                     upserts.setdefault(shape, []).append(params)
                 elif entry.sets or entry.incs:
                     shape2 = (tuple(entry.sets), tuple(entry.incs))
@@ -452,15 +454,7 @@ def _apply(row: dict[str, Any], sets: Row, incs: Row) -> None:
         row[c] = None if current is None or d is None else current + d
 
 
-def _patch_params(sets: Row, incs: Row) -> dict[str, Any]:
-    params = {f"v_{c}": v for c, v in sets.items()}
-    params.update({f"i_{c}": v for c, v in incs.items()})
-    return params
-
-
-_UPSERTS: dict[tuple[Any, ...], Any] = {}
-
-
+@functools.cache
 def _upsert_patch_statement(
     table: sa.Table,
     columns: tuple[str, ...],
@@ -471,20 +465,10 @@ def _upsert_patch_statement(
     """``INSERT (columns) … ON CONFLICT (primary key) DO UPDATE SET c = :v_c, n = t.n +
     :i_n`` (``DO NOTHING`` without either): an upsert with a patch of its own for the row that
     exists, unlike SQL's usual ``excluded`` form."""
-    cache_key = (table, columns, sets, incs, dialect)
-    statement = _UPSERTS.get(cache_key)
-    if statement is None:
-        make = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-        insert: Any = make(table).values(
-            {c: sa.bindparam(c, type_=table.c[c].type) for c in columns}
-        )
-        pk = list(primary_key(table))
-        values: dict[str, Any] = {c: sa.bindparam(f"v_{c}", type_=table.c[c].type) for c in sets}
-        values.update({c: table.c[c] + sa.bindparam(f"i_{c}", type_=table.c[c].type) for c in incs})
-        statement = (
-            insert.on_conflict_do_update(index_elements=pk, set_=values)
-            if values
-            else insert.on_conflict_do_nothing(index_elements=pk)
-        )
-        _UPSERTS[cache_key] = statement
-    return statement
+    binds = {c: sa.bindparam(c, type_=table.c[c].type) for c in columns}
+    insert = dialect_insert(table, dialect).values(binds)
+    pk = list(primary_key(table))
+    values = patch_values(table, sets, incs)
+    if not values:
+        return insert.on_conflict_do_nothing(index_elements=pk)
+    return insert.on_conflict_do_update(index_elements=pk, set_=values)
